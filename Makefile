@@ -1,0 +1,81 @@
+# Kith — build, run and test. `make run` and `make test` do everything on a
+# fresh Debian 12 machine (they install what is missing first).
+
+CC      := gcc
+PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
+LDLIBS  += -pthread -lm
+
+BUILD   ?= build
+SRC     := $(shell find src -name '*.c' | sort)
+LIBSRC  := $(filter-out src/cli/%,$(SRC))
+CLISRC  := $(filter src/cli/%,$(SRC))
+GEN     := build/gen/fhir_model.c
+OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIBSRC)) $(BUILD)/obj/gen/fhir_model.o
+CLIOBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLISRC))
+TESTSRC := $(sort $(wildcard tests/unit/*.c))
+TESTOBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TESTSRC))
+FHIRPKG := node_modules/hl7.fhir.r4.examples
+
+DEPS_STAMP := build/.deps-installed
+PORT ?= 8080
+DB   ?= kith.db
+
+.PHONY: all deps run test unit unit-asan api clean bench
+
+all: bin/kith
+
+$(DEPS_STAMP): scripts/install-deps.sh scripts/apt-packages.txt package-lock.json
+	@scripts/install-deps.sh
+	@mkdir -p build && touch $@
+
+deps: $(DEPS_STAMP)
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+$(GEN): tools/gen-model.mjs $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	node tools/gen-model.mjs $(FHIRPKG) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c $(DEPS_STAMP) $(GEN)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+bin/kith: $(OBJ) $(CLIOBJ)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+
+$(BUILD)/unit-tests: $(OBJ) $(TESTOBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- running -----------------------------------------------------------
+run: bin/kith
+	@scripts/run.sh "$(DB)" "$(PORT)"
+
+# ---- tests -------------------------------------------------------------
+unit: $(BUILD)/unit-tests
+	KITH_FHIR_PACKAGE=$(FHIRPKG) $(BUILD)/unit-tests --jobs 2
+
+unit-asan: deps
+	$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 KITH_FHIR_PACKAGE=$(FHIRPKG) build/asan/unit-tests --jobs 2
+
+api: bin/kith
+	node --test --test-concurrency=1 tests/api/
+
+test: deps
+	@scripts/test.sh
+
+bench: bin/kith
+	bench/run.sh
+
+clean:
+	rm -rf build bin

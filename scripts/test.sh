@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# test.sh — everything `make test` runs: unit tests (plain and under
+# ASan+UBSan), then the API, durability and conformance tests against a real
+# `kith serve` on loopback. Each suite runs even if an earlier one failed;
+# the exit status is non-zero if any failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+failed=()
+run() {
+  local name="$1"; shift
+  echo "=== $name"
+  if "$@"; then echo "=== $name: passed"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+}
+
+make -j2 --no-print-directory bin/kith build/unit-tests || { echo "build failed"; exit 1; }
+run "unit tests" make --no-print-directory unit
+run "unit tests under ASan+UBSan" make --no-print-directory unit-asan
+run "API tests" node --test --test-concurrency=1 tests/api/
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "FAILED suites: ${failed[*]}"
+  exit 1
+fi
+echo "all suites passed"

@@ -1,0 +1,26 @@
+/*
+ * cli.h — the kith subcommands. Each takes its own argv (argv[0] is the
+ * subcommand name) and returns the process exit status.
+ */
+#ifndef KITH_CLI_H
+#define KITH_CLI_H
+#include "base/rc.h"
+
+#define KITH_VERSION "0.1.0"
+
+/* Exit statuses, the one place a kith_rc becomes one. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_REJECTED = 1, /* ran, but some input was refused */
+    CLI_EXIT_USAGE = 2,    /* bad command line */
+    CLI_EXIT_FAILED = 3    /* could not do the work (database, I/O) */
+};
+int cli_exit_code(kith_rc rc);
+
+/* Setting from flag, else environment variable, else default. Borrowed. */
+const char *cli_setting(const char *flag_value, const char *env_name, const char *dflt);
+
+int cli_serve(int argc, char **argv);
+int cli_import(int argc, char **argv);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * main.c — `kith`: dispatch to subcommands, global --help and --version.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const char USAGE[] =
+    "Usage: kith COMMAND [OPTIONS]\n"
+    "\n"
+    "Kith is a shared care record and coordination hub for health and social care:\n"
+    "a FHIR R4 server over an embedded SQLite database.\n"
+    "\n"
+    "Commands:\n"
+    "  serve      serve the FHIR API and operational endpoints over HTTP\n"
+    "  import     load FHIR resources from JSON, Bundle or NDJSON files (.gz too)\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help     show this help (and `kith COMMAND --help` for a command)\n"
+    "  -V, --version  print the version\n"
+    "\n"
+    "Settings come from flags, then KITH_* environment variables, then defaults.\n"
+    "The database is --db PATH (a SQLite file; default kith.db) or KITH_DB.\n";
+
+int cli_exit_code(kith_rc rc) {
+    switch(rc) {
+    case KITH_OK: return CLI_EXIT_OK;
+    case KITH_EINVAL:
+    case KITH_EINVALID:
+    case KITH_ECONFLICT:
+    case KITH_EEXISTS:
+    case KITH_ETOOBIG:
+    case KITH_ENOTFOUND:
+    case KITH_EGONE: return CLI_EXIT_REJECTED;
+    default: return CLI_EXIT_FAILED;
+    }
+}
+
+const char *cli_setting(const char *flag_value, const char *env_name, const char *dflt) {
+    if(flag_value) return flag_value;
+    const char *e = getenv(env_name);
+    if(e && *e) return e;
+    return dflt;
+}
+
+int main(int argc, char **argv) {
+    if(argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        fputs(USAGE, stdout);
+        return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+    }
+    if(strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("kith %s\n", KITH_VERSION);
+        return CLI_EXIT_OK;
+    }
+    if(strcmp(argv[1], "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
+    fprintf(stderr, "kith: unknown command '%s'\n\n%s", argv[1], USAGE);
+    return CLI_EXIT_USAGE;
+}

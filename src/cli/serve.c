@@ -1,0 +1,157 @@
+/*
+ * serve.c — `kith serve`: open the store, start the HTTP server with the
+ * FHIR API, wait for SIGTERM/SIGINT, then stop cleanly (in-flight requests
+ * finish, connections close, the database is closed).
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "cli/cli.h"
+#include "fhir/rest.h"
+#include "http/http.h"
+#include "store/store.h"
+
+static const char USAGE[] =
+    "Usage: kith serve [OPTIONS]\n"
+    "\n"
+    "Serve the FHIR R4 API at /fhir, with /healthz, /readyz and /metrics.\n"
+    "\n"
+    "Options (environment variable in brackets):\n"
+    "  --db PATH          SQLite database file, created if missing [KITH_DB] (default kith.db)\n"
+    "  --port N           TCP port [KITH_PORT] (default 8080; 0 picks a free port)\n"
+    "  --bind ADDR        IPv4 address to listen on [KITH_BIND] (default 127.0.0.1)\n"
+    "  --threads N        worker threads [KITH_THREADS] (default 8)\n"
+    "  --max-body BYTES   largest request body accepted, else 413 [KITH_MAX_BODY] (default 16777216)\n"
+    "  --sync MODE        full: every write is on disk before it is acknowledged (default);\n"
+    "                     normal: survives a crash of kith but not of the machine [KITH_SYNC]\n"
+    "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "Logs are JSON lines on standard error, one per request with its request id\n"
+    "(also sent back in the X-Request-Id header). SIGTERM or Ctrl-C stops the\n"
+    "server after in-flight requests finish.\n";
+
+static void store_metrics(void *ctx, buf *out) {
+    fhir_rest *api = ctx;
+    store_stats s;
+    store_get_stats(api->st, &s);
+    buf_puts(out, "# HELP kith_store_calls_total Store calls by kind.\n# TYPE kith_store_calls_total counter\n");
+    buf_printf(out, "kith_store_calls_total{kind=\"read\"} %llu\n", (unsigned long long)s.reads);
+    buf_printf(out, "kith_store_calls_total{kind=\"write\"} %llu\n", (unsigned long long)s.writes);
+    buf_printf(out, "kith_store_calls_total{kind=\"commit\"} %llu\n", (unsigned long long)s.commits);
+    buf_printf(out, "kith_store_calls_total{kind=\"search\"} %llu\n", (unsigned long long)s.searches);
+    buf_puts(out, "# HELP kith_store_seconds_total Time spent in store calls by kind.\n"
+                  "# TYPE kith_store_seconds_total counter\n");
+    buf_printf(out, "kith_store_seconds_total{kind=\"read\"} %.6f\n", (double)s.read_us / 1e6);
+    buf_printf(out, "kith_store_seconds_total{kind=\"write\"} %.6f\n", (double)s.write_us / 1e6);
+    buf_printf(out, "kith_store_seconds_total{kind=\"commit\"} %.6f\n", (double)s.commit_us / 1e6);
+    buf_printf(out, "kith_store_seconds_total{kind=\"search\"} %.6f\n", (double)s.search_us / 1e6);
+}
+
+static bool parse_int(const char *s, long lo, long hi, long *out) {
+    char *end = NULL;
+    long v = strtol(s, &end, 10);
+    if(!s[0] || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+int cli_serve(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"port", required_argument, NULL, 'p'},
+        {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
+        {"max-body", required_argument, NULL, 'm'}, {"sync", required_argument, NULL, 's'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
+    bool quiet = false;
+    int ch;
+    optind = 1;
+    while((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch(ch) {
+        case 'd': db = optarg; break;
+        case 'p': port_s = optarg; break;
+        case 'b': bind = optarg; break;
+        case 't': threads_s = optarg; break;
+        case 'm': max_s = optarg; break;
+        case 's': sync_s = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
+        default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    if(optind < argc) {
+        fprintf(stderr, "kith serve: unexpected argument '%s'\n", argv[optind]);
+        return CLI_EXIT_USAGE;
+    }
+    db = cli_setting(db, "KITH_DB", "kith.db");
+    long port, threads, max_body;
+    if(!parse_int(cli_setting(port_s, "KITH_PORT", "8080"), 0, 65535, &port)) {
+        fprintf(stderr, "kith serve: --port must be 0-65535\n");
+        return CLI_EXIT_USAGE;
+    }
+    if(!parse_int(cli_setting(threads_s, "KITH_THREADS", "8"), 1, 256, &threads)) {
+        fprintf(stderr, "kith serve: --threads must be 1-256\n");
+        return CLI_EXIT_USAGE;
+    }
+    if(!parse_int(cli_setting(max_s, "KITH_MAX_BODY", "16777216"), 1024, 1L << 30, &max_body)) {
+        fprintf(stderr, "kith serve: --max-body must be 1024 to 1073741824 bytes\n");
+        return CLI_EXIT_USAGE;
+    }
+    sync_s = cli_setting(sync_s, "KITH_SYNC", "full");
+    if(strcmp(sync_s, "full") != 0 && strcmp(sync_s, "normal") != 0) {
+        fprintf(stderr, "kith serve: --sync must be full or normal\n");
+        return CLI_EXIT_USAGE;
+    }
+    const char *q = getenv("KITH_QUIET");
+    if(q && strcmp(q, "1") == 0) quiet = true;
+    bind = cli_setting(bind, "KITH_BIND", "127.0.0.1");
+
+    /* Block the stop signals in every thread; main waits for them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[512];
+    store *st = NULL;
+    store_options so = {.durable_full = strcmp(sync_s, "full") == 0};
+    kith_rc rc = store_open(db, &so, &st, err, sizeof err);
+    if(rc) {
+        fprintf(stderr, "kith serve: %s\n", err);
+        return cli_exit_code(rc) == CLI_EXIT_OK ? CLI_EXIT_FAILED : CLI_EXIT_FAILED;
+    }
+    fhir_rest api = {.st = st, .version = KITH_VERSION};
+    http_options ho = {
+        .bind = bind,
+        .port = (int)port,
+        .threads = (int)threads,
+        .max_body = (size_t)max_body,
+        .log_requests = !quiet,
+        .metrics_extra = store_metrics,
+    };
+    http_server *srv = NULL;
+    rc = http_start(&ho, fhir_rest_handle, &api, &srv, err, sizeof err);
+    if(rc) {
+        fprintf(stderr, "kith serve: %s\n", err);
+        store_close(st);
+        return CLI_EXIT_FAILED;
+    }
+    log_event(LOG_INFO, "serving", "\"url\":\"http://%s:%d/\",\"db\":\"%s\",\"threads\":%ld", bind, http_port(srv),
+              db, threads);
+    int sig = 0;
+    sigwait(&stop, &sig);
+    log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);
+    http_stop(srv);
+    store_close(st);
+    log_event(LOG_INFO, "stopped", NULL);
+    return CLI_EXIT_OK;
+}

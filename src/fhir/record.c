@@ -1,0 +1,373 @@
+/*
+ * record.c — the write path for FHIR resources (see record.h).
+ *
+ * A write: check the body names the right type (and id), validate it,
+ * open a write transaction, read the current version, check If-Match, set
+ * id and meta.versionId/lastUpdated, derive index rows and the Patient
+ * compartment, store the version, commit. Nothing is stored unless every
+ * step succeeds. Thread-safe: all state is in the caller's store_conn.
+ */
+#include "fhir/record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/id.h"
+#include "base/mem.h"
+#include "base/url.h"
+#include "fhir/compartment.h"
+#include "fhir/model.h"
+#include "fhir/validate.h"
+
+#define MAX_TOKENS 256
+
+void record_result_free(record_result *r) {
+    free(r->body);
+    r->body = NULL;
+}
+
+bool record_id_valid(const char *s) {
+    size_t n = 0;
+    for(; s[n]; n++) {
+        char c = s[n];
+        if(!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+            return false;
+        if(n >= 64) return false;
+    }
+    return n > 0;
+}
+
+/* Parse an ETag (W/"3", "3" or 3) into a version; -1 if malformed. */
+static int64_t etag_version(const char *etag) {
+    const char *p = etag;
+    if(strncmp(p, "W/", 2) == 0) p += 2;
+    if(*p == '"') p++;
+    char *end = NULL;
+    long long v = strtoll(p, &end, 10);
+    if(end == p || v < 1) return -1;
+    if(*end == '"') end++;
+    return *end ? -1 : (int64_t)v;
+}
+
+/* Collect identifier tokens of a resource. Strings are borrowed from res. */
+static size_t collect_tokens(const json_value *res, store_token *t, size_t max) {
+    size_t n = 0;
+    json_value *ids = json_get(res, "identifier");
+    size_t cnt = json_kind_of(ids) == JSON_ARRAY ? json_array_len(ids) : (ids ? 1 : 0);
+    for(size_t i = 0; i < cnt && n < max; i++) {
+        json_value *ident = json_kind_of(ids) == JSON_ARRAY ? json_array_at(ids, i) : ids;
+        const char *value = json_string(json_get(ident, "value"));
+        if(!value) continue;
+        t[n].param = "identifier";
+        t[n].system = json_string(json_get(ident, "system"));
+        t[n].code = value;
+        n++;
+    }
+    return n;
+}
+
+/* Check the body is an object of `type`; sets issues and returns KITH_EINVAL if not. */
+static kith_rc check_body(const char *type, const json_value *res, fhir_issues *issues) {
+    if(json_kind_of(res) != JSON_OBJECT) {
+        fhir_issues_add(issues, "error", "structure", NULL, "the body must be a JSON object holding a FHIR resource");
+        return KITH_EINVAL;
+    }
+    const char *rt = json_string(json_get(res, "resourceType"));
+    if(!rt) {
+        fhir_issues_add(issues, "error", "required", "resourceType", "the resource has no resourceType");
+        return KITH_EINVAL;
+    }
+    if(strcmp(rt, type) != 0) {
+        fhir_issues_add(issues, "error", "invalid", "resourceType",
+                        "the body is a %s but the request is for %s", rt, type);
+        return KITH_EINVAL;
+    }
+    return KITH_OK;
+}
+
+/* Stamp id and meta, serialise, index and store one new version. */
+static kith_rc write_version(store_conn *c, const char *type, const char *id, int64_t version, const char *method,
+                             json_value *res, record_result *out) {
+    char now[CLOCK_INSTANT_LEN];
+    clock_instant_now(now);
+    json_set(res, "id", json_new_string(id));
+    json_value *meta = json_get(res, "meta");
+    if(json_kind_of(meta) != JSON_OBJECT) {
+        meta = json_new_object();
+        json_set(res, "meta", meta);
+    }
+    char vid[24];
+    snprintf(vid, sizeof vid, "%lld", (long long)version);
+    json_set(meta, "versionId", json_new_string(vid));
+    json_set(meta, "lastUpdated", json_new_string(now));
+
+    size_t len = 0;
+    char *text = json_to_text(res, &len);
+    store_token tokens[MAX_TOKENS];
+    size_t ntok = collect_tokens(res, tokens, MAX_TOKENS);
+    char *patient = fhir_patient_compartment(type, id, res);
+    store_put p = {
+        .type = type,
+        .id = id,
+        .version = version,
+        .last_updated = now,
+        .method = method,
+        .patient = patient,
+        .body = text,
+        .body_len = len,
+        .tokens = tokens,
+        .ntokens = ntok,
+    };
+    kith_rc rc = store_write(c, &p);
+    free(patient);
+    if(rc) {
+        free(text);
+        return rc;
+    }
+    snprintf(out->id, sizeof out->id, "%s", id);
+    out->version = version;
+    snprintf(out->last_updated, sizeof out->last_updated, "%s", now);
+    out->body = text;
+    out->body_len = len;
+    return KITH_OK;
+}
+
+static kith_rc finish(store_conn *c, const record_opts *o, kith_rc rc) {
+    if(o->in_transaction) return rc;
+    if(rc) {
+        store_rollback(c);
+        return rc;
+    }
+    return store_commit(c);
+}
+
+static kith_rc begin(store_conn *c, const record_opts *o) {
+    return o->in_transaction ? KITH_OK : store_begin(c);
+}
+
+kith_rc record_match(store_conn *c, const char *type, const char *query, size_t max, char ***ids, size_t *n,
+                     fhir_issues *issues) {
+    char *q = xstrdup(query);
+    char **acc = NULL;
+    size_t nacc = 0;
+    bool first = true;
+    kith_rc rc = KITH_OK;
+    char *save = NULL;
+    for(char *part = strtok_r(q, "&", &save); part; part = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(part, '=');
+        if(!eq) {
+            fhir_issues_add(issues, "error", "invalid", NULL, "search parameter '%s' has no value", part);
+            rc = KITH_EINVAL;
+            goto done;
+        }
+        *eq = '\0';
+        char *name = part, *value = eq + 1;
+        url_decode(name, true);
+        url_decode(value, true);
+        char **got = NULL;
+        size_t ngot = 0;
+        if(strcmp(name, "_id") == 0) {
+            store_resource r;
+            kith_rc rr = store_read(c, type, value, 0, &r);
+            store_resource_free(&r);
+            if(rr == KITH_OK) {
+                got = xmalloc(sizeof *got);
+                got[0] = xstrdup(value);
+                ngot = 1;
+            } else if(rr != KITH_ENOTFOUND && rr != KITH_EGONE) {
+                rc = rr;
+                goto done;
+            }
+        } else if(strcmp(name, "identifier") == 0) {
+            char *bar = strchr(value, '|');
+            const char *system = NULL, *code = value;
+            if(bar) {
+                *bar = '\0';
+                system = value;
+                code = bar + 1;
+            }
+            rc = store_find_token(c, type, "identifier", system, code, 100000, &got, &ngot);
+            if(rc) goto done;
+        } else {
+            fhir_issues_add(issues, "error", "not-supported", NULL,
+                            "search parameter '%s' is not supported here (only _id and identifier)", name);
+            rc = KITH_EUNSUPPORTED;
+            goto done;
+        }
+        if(first) {
+            acc = got;
+            nacc = ngot;
+            first = false;
+        } else {
+            size_t k = 0;
+            for(size_t i = 0; i < nacc; i++) {
+                bool keep = false;
+                for(size_t j = 0; j < ngot && !keep; j++) keep = strcmp(acc[i], got[j]) == 0;
+                if(keep)
+                    acc[k++] = acc[i];
+                else
+                    free(acc[i]);
+            }
+            nacc = k;
+            for(size_t j = 0; j < ngot; j++) free(got[j]);
+            free(got);
+        }
+    }
+    if(first) {
+        fhir_issues_add(issues, "error", "invalid", NULL, "the conditional query is empty");
+        rc = KITH_EINVAL;
+        goto done;
+    }
+    if(nacc > max) {
+        for(size_t i = max; i < nacc; i++) free(acc[i]);
+        nacc = max;
+    }
+    *ids = acc;
+    *n = nacc;
+    acc = NULL;
+    nacc = 0;
+done:
+    for(size_t i = 0; i < nacc; i++) free(acc[i]);
+    free(acc);
+    free(q);
+    return rc;
+}
+
+static void free_ids(char **ids, size_t n) {
+    for(size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+}
+
+kith_rc record_create(store_conn *c, const char *type, json_value *res, const record_opts *o, record_result *out,
+                      fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    kith_rc rc = check_body(type, res, issues);
+    if(rc) return rc;
+    if(fhir_validate(res, issues)) return KITH_EINVALID;
+    rc = begin(c, o);
+    if(rc) return rc;
+    if(o->if_none_exist && *o->if_none_exist) {
+        char **ids = NULL;
+        size_t n = 0;
+        rc = record_match(c, type, o->if_none_exist, 2, &ids, &n, issues);
+        if(rc) return finish(c, o, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc);
+        if(n > 1) {
+            free_ids(ids, n);
+            fhir_issues_add(issues, "error", "duplicate", NULL,
+                            "If-None-Exist matched more than one %s: the condition is not selective enough", type);
+            return finish(c, o, KITH_ECONFLICT);
+        }
+        if(n == 1) {
+            store_resource cur;
+            rc = store_read(c, type, ids[0], 0, &cur);
+            free_ids(ids, n);
+            if(!rc) {
+                out->unchanged = true;
+                snprintf(out->id, sizeof out->id, "%s", cur.id);
+                out->version = cur.version;
+                snprintf(out->last_updated, sizeof out->last_updated, "%s", cur.last_updated);
+                out->body = cur.body;
+                out->body_len = cur.body_len;
+                cur.body = NULL;
+            }
+            store_resource_free(&cur);
+            return finish(c, o, rc);
+        }
+        free(ids);
+    }
+    char id[ID_UUID_LEN];
+    id_new_uuid(id);
+    rc = write_version(c, type, id, 1, "POST", res, out);
+    if(!rc) out->created = true;
+    rc = finish(c, o, rc);
+    if(rc) record_result_free(out);
+    return rc;
+}
+
+kith_rc record_update(store_conn *c, const char *type, const char *id, json_value *res, const record_opts *o,
+                      record_result *out, fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    kith_rc rc = check_body(type, res, issues);
+    if(rc) return rc;
+    const char *body_id = json_string(json_get(res, "id"));
+    if(!body_id) {
+        fhir_issues_add(issues, "error", "required", "id", "an update must carry the resource id in the body");
+        return KITH_EINVAL;
+    }
+    if(strcmp(body_id, id) != 0) {
+        fhir_issues_add(issues, "error", "invalid", "id", "the body's id '%s' differs from the id '%s' in the URL",
+                        body_id, id);
+        return KITH_EINVAL;
+    }
+    if(fhir_validate(res, issues)) return KITH_EINVALID;
+    rc = begin(c, o);
+    if(rc) return rc;
+    store_resource cur;
+    kith_rc rr = store_read(c, type, id, 0, &cur);
+    int64_t have = (rr == KITH_OK || rr == KITH_EGONE) ? cur.version : 0;
+    bool live = rr == KITH_OK;
+    store_resource_free(&cur);
+    if(rr != KITH_OK && rr != KITH_EGONE && rr != KITH_ENOTFOUND) return finish(c, o, rr);
+    if(o->if_match) {
+        int64_t want = etag_version(o->if_match);
+        if(want < 0 || !live || want != have) {
+            fhir_issues_add(issues, "error", "conflict", NULL,
+                            "If-Match %s does not match the current version of %s/%s (%s)", o->if_match, type, id,
+                            live ? "see ETag" : "it does not exist");
+            return finish(c, o, KITH_ECONFLICT);
+        }
+    }
+    rc = write_version(c, type, id, have + 1, "PUT", res, out);
+    if(!rc) out->created = !live;
+    rc = finish(c, o, rc);
+    if(rc) record_result_free(out);
+    return rc;
+}
+
+kith_rc record_delete(store_conn *c, const char *type, const char *id, const record_opts *o, record_result *out,
+                      fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    kith_rc rc = begin(c, o);
+    if(rc) return rc;
+    store_resource cur;
+    kith_rc rr = store_read(c, type, id, 0, &cur);
+    int64_t have = cur.version;
+    store_resource_free(&cur);
+    if(rr == KITH_ENOTFOUND) {
+        fhir_issues_add(issues, "error", "not-found", NULL, "%s/%s does not exist", type, id);
+        return finish(c, o, KITH_ENOTFOUND);
+    }
+    if(rr == KITH_EGONE) {
+        snprintf(out->id, sizeof out->id, "%s", id);
+        out->version = have;
+        out->unchanged = true;
+        return finish(c, o, KITH_OK);
+    }
+    if(rr) return finish(c, o, rr);
+    if(o->if_match) {
+        int64_t want = etag_version(o->if_match);
+        if(want != have) {
+            fhir_issues_add(issues, "error", "conflict", NULL,
+                            "If-Match %s does not match the current version of %s/%s", o->if_match, type, id);
+            return finish(c, o, KITH_ECONFLICT);
+        }
+    }
+    char now[CLOCK_INSTANT_LEN];
+    clock_instant_now(now);
+    store_put p = {.type = type, .id = id, .version = have + 1, .last_updated = now, .method = "DELETE"};
+    rc = store_write(c, &p);
+    if(!rc) {
+        snprintf(out->id, sizeof out->id, "%s", id);
+        out->version = have + 1;
+        snprintf(out->last_updated, sizeof out->last_updated, "%s", now);
+    }
+    return finish(c, o, rc);
+}

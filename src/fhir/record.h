@@ -1,0 +1,65 @@
+/*
+ * record.h — writing FHIR resources into the store: create, update, delete
+ * and conditional create, with validation, version numbering, meta, search
+ * index rows and the Patient compartment key. Used by the REST API and the
+ * bulk importer alike, so both apply the same rules.
+ *
+ * Each call runs in its own store transaction unless the caller already
+ * opened one (record_opts.in_transaction), in which case the caller commits.
+ */
+#ifndef KITH_FHIR_RECORD_H
+#define KITH_FHIR_RECORD_H
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/rc.h"
+#include "fhir/outcome.h"
+#include "json/json.h"
+#include "store/store.h"
+
+typedef struct record_opts {
+    const char *if_match;      /* an ETag (W/"3" or 3) that the current version must have, or NULL */
+    const char *if_none_exist; /* conditional create: a query such as "identifier=sys|val", or NULL */
+    bool in_transaction;       /* caller has called store_begin and will commit */
+} record_opts;
+
+typedef struct record_result {
+    bool created;     /* a new resource (201) rather than a new version (200) */
+    bool unchanged;   /* conditional create found a match: nothing written */
+    char id[72];
+    int64_t version;
+    char last_updated[32];
+    char *body;       /* the stored JSON text (caller frees); NULL after a delete */
+    size_t body_len;
+} record_result;
+
+void record_result_free(record_result *r);
+
+/* True if s is a valid FHIR id ([A-Za-z0-9-.]{1,64}). */
+bool record_id_valid(const char *s);
+
+/*
+ * Create `resource` (parsed JSON, not consumed) as type `type` with a new
+ * server id. Problems go to issues: KITH_EINVAL for a body that is not a
+ * resource of that type, KITH_EINVALID for validation failures,
+ * KITH_ECONFLICT when a conditional create matches more than one resource.
+ */
+kith_rc record_create(store_conn *c, const char *type, json_value *resource, const record_opts *o,
+                      record_result *out, fhir_issues *issues);
+/* Create or update resource type/id (the body's id must equal id). */
+kith_rc record_update(store_conn *c, const char *type, const char *id, json_value *resource, const record_opts *o,
+                      record_result *out, fhir_issues *issues);
+/* Delete type/id: KITH_ENOTFOUND if it never existed; deleting a deleted
+ * resource succeeds without a new version. */
+kith_rc record_delete(store_conn *c, const char *type, const char *id, const record_opts *o, record_result *out,
+                      fhir_issues *issues);
+
+/*
+ * Resolve a search query of the supported kinds ("_id=x", "identifier=[system|]value",
+ * joined by '&') against current resources of type. At most max ids; caller
+ * frees each id and the array. KITH_EUNSUPPORTED names the parameter in issues.
+ */
+kith_rc record_match(store_conn *c, const char *type, const char *query, size_t max, char ***ids, size_t *n,
+                     fhir_issues *issues);
+
+#endif

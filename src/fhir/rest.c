@@ -1,0 +1,766 @@
+/*
+ * rest.c — the FHIR R4 REST interactions over the store.
+ *
+ *   GET  /fhir/metadata                      CapabilityStatement
+ *   GET  /fhir/_history                      system history
+ *   GET  /fhir/T            POST /fhir/T/_search   search (_id, identifier)
+ *   POST /fhir/T                             create (If-None-Exist)
+ *   GET  /fhir/T/_history                    type history
+ *   GET|PUT|DELETE /fhir/T/id                read, update (create-on-update), delete
+ *   GET  /fhir/T/id/_history[/vid]           instance history, vread
+ *
+ * Every error is an OperationOutcome with the status from
+ * fhir_rest_status_for. Reads send the stored JSON text as it is, without
+ * parsing it. Thread-safe: each worker thread uses its own store connection.
+ */
+#include "fhir/rest.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/clock.h"
+#include "base/mem.h"
+#include "base/url.h"
+#include "fhir/capability.h"
+#include "fhir/model.h"
+#include "fhir/outcome.h"
+#include "fhir/record.h"
+#include "json/json.h"
+
+#define FHIR_JSON "application/fhir+json; charset=utf-8"
+#define DEFAULT_PAGE 50
+#define MAX_PAGE 1000
+#define MAX_SEGMENTS 6
+
+int fhir_rest_status_for(kith_rc rc) {
+    switch(rc) {
+    case KITH_OK: return 200;
+    case KITH_EINVAL: return 400;
+    case KITH_EINVALID: return 422;
+    case KITH_ENOTFOUND: return 404;
+    case KITH_EGONE: return 410;
+    case KITH_ECONFLICT: return 412;
+    case KITH_EEXISTS: return 409;
+    case KITH_ETOOBIG: return 413;
+    case KITH_EBUSY: return 503;
+    case KITH_EUNSUPPORTED: return 501;
+    case KITH_ENOMEM:
+    case KITH_EIO:
+    case KITH_ESTORE:
+    case KITH_EINTERNAL: return 500;
+    }
+    return 500;
+}
+
+static const char *issue_code_for(kith_rc rc) {
+    switch(rc) {
+    case KITH_ENOTFOUND: return "not-found";
+    case KITH_EGONE: return "deleted";
+    case KITH_ECONFLICT: return "conflict";
+    case KITH_EUNSUPPORTED: return "not-supported";
+    case KITH_ETOOBIG: return "too-costly";
+    case KITH_EBUSY: return "transient";
+    case KITH_EINVALID: return "invalid";
+    case KITH_EINVAL: return "invalid";
+    default: return "exception";
+    }
+}
+
+/* ---- response helpers --------------------------------------------------- */
+
+static void reply_outcome(http_response *res, int status, const fhir_issues *is) {
+    res->status = status;
+    res->content_type = FHIR_JSON;
+    buf_reset(&res->body);
+    fhir_outcome_write(&res->body, is);
+}
+
+static void reply_error(http_response *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void reply_error(http_response *res, int status, const char *code, const char *fmt, ...) {
+    buf msg = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&msg, fmt, ap);
+    va_end(ap);
+    fhir_issues is = FHIR_ISSUES_INIT;
+    fhir_issues_add(&is, "error", code, NULL, "%s", buf_str(&msg));
+    reply_outcome(res, status, &is);
+    fhir_issues_free(&is);
+    buf_free(&msg);
+}
+
+/* Reply with the issues gathered for rc, adding a generic one if empty. */
+static void reply_rc(http_response *res, kith_rc rc, fhir_issues *is, const char *what) {
+    if(is->n == 0) fhir_issues_add(is, "error", issue_code_for(rc), NULL, "%s: %s", what, kith_rc_name(rc));
+    reply_outcome(res, fhir_rest_status_for(rc), is);
+}
+
+static void set_version_headers(http_response *res, const http_request *req, const char *type, const char *id,
+                                int64_t version, const char *last_updated, bool location) {
+    char v[64];
+    snprintf(v, sizeof v, "W/\"%lld\"", (long long)version);
+    http_response_header(res, "ETag", v);
+    char date[64];
+    if(last_updated && clock_http_date(last_updated, date, sizeof date)) http_response_header(res, "Last-Modified", date);
+    if(location) {
+        buf loc = BUF_INIT;
+        buf_printf(&loc, "%s/fhir/%s/%s/_history/%lld", req->base_url, type, id, (long long)version);
+        http_response_header(res, "Location", buf_str(&loc));
+        buf_free(&loc);
+    }
+}
+
+typedef enum prefer_return { PREFER_REPRESENTATION, PREFER_MINIMAL, PREFER_OUTCOME } prefer_return;
+
+static prefer_return prefer_of(const http_request *req) {
+    const char *p = http_header_get(req, "Prefer");
+    if(!p) return PREFER_REPRESENTATION;
+    if(strstr(p, "return=minimal")) return PREFER_MINIMAL;
+    if(strstr(p, "return=OperationOutcome")) return PREFER_OUTCOME;
+    return PREFER_REPRESENTATION;
+}
+
+static bool prefer_strict(const http_request *req) {
+    const char *p = http_header_get(req, "Prefer");
+    return p && strstr(p, "handling=strict");
+}
+
+/* Body of a successful write, as the client's Prefer header asks. */
+static void reply_written(http_response *res, const http_request *req, int status, const char *type,
+                          const record_result *r, const char *what) {
+    res->status = status;
+    set_version_headers(res, req, type, r->id, r->version, r->last_updated, true);
+    switch(prefer_of(req)) {
+    case PREFER_MINIMAL: res->content_type = NULL; break;
+    case PREFER_OUTCOME: {
+        fhir_issues is = FHIR_ISSUES_INIT;
+        fhir_issues_add(&is, "information", "informational", NULL, "%s %s/%s version %lld", what, type, r->id,
+                        (long long)r->version);
+        reply_outcome(res, status, &is);
+        fhir_issues_free(&is);
+        break;
+    }
+    case PREFER_REPRESENTATION:
+        res->content_type = FHIR_JSON;
+        buf_append(&res->body, r->body, r->body_len);
+        break;
+    }
+}
+
+/* ---- request checks ----------------------------------------------------- */
+
+static bool media_is_json(const char *ct) {
+    if(!ct) return false;
+    size_t n = strcspn(ct, ";");
+    while(n && ct[n - 1] == ' ') n--;
+    return (n == 21 && strncasecmp(ct, "application/fhir+json", 21) == 0) ||
+           (n == 16 && strncasecmp(ct, "application/json", 16) == 0);
+}
+
+/* 415 unless the request body is JSON. */
+static bool check_content_type(const http_request *req, http_response *res) {
+    const char *ct = http_header_get(req, "Content-Type");
+    if(media_is_json(ct)) return true;
+    reply_error(res, 415, "not-supported", "Content-Type %s is not supported: send application/fhir+json",
+                ct ? ct : "(none)");
+    return false;
+}
+
+/* 406 when the client accepts only formats we do not produce. */
+static bool check_accept(const http_request *req, http_response *res) {
+    const char *fmt = http_param_get(req, "_format");
+    if(fmt && !(strcmp(fmt, "json") == 0 || media_is_json(fmt))) {
+        reply_error(res, 406, "not-supported", "_format %s is not supported: Kith answers in JSON", fmt);
+        return false;
+    }
+    const char *acc = http_header_get(req, "Accept");
+    if(!acc || !*acc) return true;
+    if(strstr(acc, "json") || strstr(acc, "*/*") || strstr(acc, "application/*")) return true;
+    reply_error(res, 406, "not-supported", "Accept %s cannot be met: Kith answers in application/fhir+json", acc);
+    return false;
+}
+
+/* Parse the body as JSON; on failure reply 400 and return NULL. */
+static json_value *parse_body(const http_request *req, http_response *res) {
+    json_value *v = NULL;
+    char err[256];
+    if(req->body_len == 0) {
+        reply_error(res, 400, "required", "the request has no body: send a FHIR resource as JSON");
+        return NULL;
+    }
+    if(json_parse(req->body, req->body_len, &v, err, sizeof err)) {
+        reply_error(res, 400, "structure", "the body is not valid JSON: %s", err);
+        return NULL;
+    }
+    return v;
+}
+
+static int64_t parse_count(const char *s, int64_t dflt) {
+    if(!s) return dflt;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if(end == s || *end || v < 0) return -1;
+    return v > MAX_PAGE ? MAX_PAGE : v;
+}
+
+/* Loose check that s is a FHIR instant/dateTime usable as a lower bound. */
+static bool looks_like_datetime(const char *s) {
+    size_t n = strlen(s);
+    if(n < 4 || n > 35) return false;
+    for(size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if(!((c >= '0' && c <= '9') || c == '-' || c == ':' || c == 'T' || c == '.' || c == 'Z' || c == '+'))
+            return false;
+    }
+    return s[0] >= '0' && s[0] <= '9';
+}
+
+/* ---- interactions ------------------------------------------------------- */
+
+static void do_read(store_conn *c, const http_request *req, http_response *res, const char *type, const char *id,
+                    int64_t version) {
+    store_resource r;
+    res->route = version ? "fhir.vread" : "fhir.read";
+    kith_rc rc = store_read(c, type, id, version, &r);
+    if(rc == KITH_OK) {
+        res->status = 200;
+        res->content_type = FHIR_JSON;
+        set_version_headers(res, req, type, id, r.version, r.last_updated, false);
+        res->body.data = r.body;
+        res->body.len = r.body_len;
+        res->body.cap = r.body_len + 1;
+        r.body = NULL;
+    } else if(rc == KITH_EGONE) {
+        set_version_headers(res, req, type, id, r.version, r.last_updated, false);
+        reply_error(res, 410, "deleted", "%s/%s was deleted (version %lld)", type, id, (long long)r.version);
+    } else if(rc == KITH_ENOTFOUND) {
+        if(version)
+            reply_error(res, 404, "not-found", "%s/%s has no version %lld", type, id, (long long)version);
+        else
+            reply_error(res, 404, "not-found", "%s/%s is not known", type, id);
+    } else {
+        reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "cannot read %s/%s: %s", type, id,
+                    kith_rc_name(rc));
+    }
+    store_resource_free(&r);
+}
+
+static void do_create(store_conn *c, const http_request *req, http_response *res, const char *type) {
+    res->route = "fhir.create";
+    if(!check_content_type(req, res)) return;
+    json_value *body = parse_body(req, res);
+    if(!body) return;
+    fhir_issues is = FHIR_ISSUES_INIT;
+    record_result r;
+    record_opts o = {.if_none_exist = http_header_get(req, "If-None-Exist")};
+    kith_rc rc = record_create(c, type, body, &o, &r, &is);
+    if(rc)
+        reply_rc(res, rc, &is, "create failed");
+    else
+        reply_written(res, req, r.unchanged ? 200 : 201, type, &r, r.unchanged ? "Found existing" : "Created");
+    record_result_free(&r);
+    fhir_issues_free(&is);
+    json_free(body);
+}
+
+static void do_update(store_conn *c, const http_request *req, http_response *res, const char *type,
+                      const char *id) {
+    res->route = "fhir.update";
+    if(!check_content_type(req, res)) return;
+    json_value *body = parse_body(req, res);
+    if(!body) return;
+    fhir_issues is = FHIR_ISSUES_INIT;
+    record_result r;
+    record_opts o = {.if_match = http_header_get(req, "If-Match")};
+    kith_rc rc = record_update(c, type, id, body, &o, &r, &is);
+    if(rc)
+        reply_rc(res, rc, &is, "update failed");
+    else
+        reply_written(res, req, r.created ? 201 : 200, type, &r, r.created ? "Created" : "Updated");
+    record_result_free(&r);
+    fhir_issues_free(&is);
+    json_free(body);
+}
+
+static void do_delete(store_conn *c, const http_request *req, http_response *res, const char *type,
+                      const char *id) {
+    res->route = "fhir.delete";
+    fhir_issues is = FHIR_ISSUES_INIT;
+    record_result r;
+    record_opts o = {.if_match = http_header_get(req, "If-Match")};
+    kith_rc rc = record_delete(c, type, id, &o, &r, &is);
+    if(rc) {
+        reply_rc(res, rc, &is, "delete failed");
+    } else {
+        set_version_headers(res, req, type, id, r.version, r.last_updated[0] ? r.last_updated : NULL, false);
+        fhir_issues_add(&is, "information", "informational", NULL,
+                        r.unchanged ? "%s/%s was already deleted" : "Deleted %s/%s", type, id);
+        reply_outcome(res, 200, &is);
+    }
+    record_result_free(&r);
+    fhir_issues_free(&is);
+}
+
+/* ---- bundles ------------------------------------------------------------ */
+
+typedef struct bundle_ctx {
+    buf *out;
+    const http_request *req;
+    size_t n;
+    int64_t last_seq;
+    char *last_id;
+    bool history;
+} bundle_ctx;
+
+static int bundle_entry(void *vctx, const store_resource *r) {
+    bundle_ctx *b = vctx;
+    if(b->n++) buf_putc(b->out, ',');
+    buf_printf(b->out, "{\"fullUrl\":\"%s/fhir/%s/%s\"", b->req->base_url, r->type, r->id);
+    if(r->body) {
+        buf_puts(b->out, ",\"resource\":");
+        buf_append(b->out, r->body, r->body_len);
+    }
+    if(b->history) {
+        const char *method = r->method ? r->method : "PUT";
+        bool del = strcmp(method, "DELETE") == 0;
+        buf_printf(b->out,
+                   ",\"request\":{\"method\":\"%s\",\"url\":\"%s/%s\"},"
+                   "\"response\":{\"status\":\"%s\",\"etag\":\"W/\\\"%lld\\\"\",\"lastModified\":\"%s\"}}",
+                   method, r->type, r->id, del ? "204" : (strcmp(method, "POST") == 0 ? "201" : "200"),
+                   (long long)r->version, r->last_updated);
+    } else {
+        buf_puts(b->out, ",\"search\":{\"mode\":\"match\"}}");
+    }
+    b->last_seq = r->seq;
+    free(b->last_id);
+    b->last_id = xstrdup(r->id);
+    return 0;
+}
+
+static void page_link(buf *out, const http_request *req, const char *path, const char *relation, const buf *params,
+                      const char *cursor_name, const char *cursor, bool first) {
+    if(!first) buf_putc(out, ',');
+    buf_printf(out, "{\"relation\":\"%s\",\"url\":\"", relation);
+    buf l = BUF_INIT;
+    buf_printf(&l, "%s%s", req->base_url, path);
+    char sep = '?';
+    if(params->len) {
+        buf_printf(&l, "?%s", buf_str(params));
+        sep = '&';
+    }
+    if(cursor) {
+        buf_printf(&l, "%c%s=", sep, cursor_name);
+        url_encode(&l, cursor);
+    }
+    buf_json_escape(out, buf_str(&l));
+    buf_free(&l);
+    buf_puts(out, "\"}");
+}
+
+static void add_param(buf *p, const char *name, const char *value) {
+    if(p->len) buf_putc(p, '&');
+    url_encode(p, name);
+    buf_putc(p, '=');
+    url_encode(p, value);
+}
+
+static void do_history(store_conn *c, const http_request *req, http_response *res, const char *type,
+                       const char *id) {
+    res->route = id ? "fhir.history-instance" : type ? "fhir.history-type" : "fhir.history-system";
+    store_history_query q = {.type = type, .id = id};
+    buf used = BUF_INIT, out = BUF_INIT;
+    int64_t count = DEFAULT_PAGE;
+    for(size_t i = 0; i < req->nparams; i++) {
+        const char *n = req->params[i].name, *v = req->params[i].value;
+        if(strcmp(n, "_count") == 0) {
+            count = parse_count(v, DEFAULT_PAGE);
+            if(count < 0) {
+                reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
+                goto done;
+            }
+            add_param(&used, n, v);
+        } else if(strcmp(n, "_since") == 0) {
+            if(!looks_like_datetime(v)) {
+                reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
+                goto done;
+            }
+            q.since = v;
+            add_param(&used, n, v);
+        } else if(strcmp(n, "_page_before") == 0) {
+            q.before_seq = strtoll(v, NULL, 10);
+        } else if(strcmp(n, "_format") == 0) {
+            add_param(&used, n, v);
+        } else if(prefer_strict(req)) {
+            reply_error(res, 400, "not-supported", "history parameter '%s' is not supported", n);
+            goto done;
+        }
+    }
+    if(id) {
+        store_resource r;
+        kith_rc rc = store_read(c, type, id, 0, &r);
+        store_resource_free(&r);
+        if(rc == KITH_ENOTFOUND) {
+            reply_error(res, 404, "not-found", "%s/%s is not known", type, id);
+            goto done;
+        }
+    }
+    q.count = (size_t)count;
+    buf entries = BUF_INIT;
+    bundle_ctx b = {.out = &entries, .req = req, .history = true};
+    int64_t total = 0;
+    kith_rc rc = store_history(c, &q, bundle_entry, &b, &total);
+    if(rc) {
+        buf_free(&entries);
+        free(b.last_id);
+        reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "history failed: %s", kith_rc_name(rc));
+        goto done;
+    }
+    buf path = BUF_INIT;
+    buf_puts(&path, "/fhir");
+    if(type) buf_printf(&path, "/%s", type);
+    if(id) buf_printf(&path, "/%s", id);
+    buf_puts(&path, "/_history");
+    buf_printf(&out, "{\"resourceType\":\"Bundle\",\"type\":\"history\",\"total\":%lld,\"link\":[", (long long)total);
+    char cur[32];
+    snprintf(cur, sizeof cur, "%lld", (long long)q.before_seq);
+    page_link(&out, req, buf_str(&path), "self", &used, "_page_before", q.before_seq ? cur : NULL, true);
+    if(b.n == (size_t)count && b.n > 0) {
+        char next[32];
+        snprintf(next, sizeof next, "%lld", (long long)b.last_seq);
+        page_link(&out, req, buf_str(&path), "next", &used, "_page_before", next, false);
+    }
+    buf_puts(&out, "],\"entry\":[");
+    buf_append(&out, entries.data, entries.len);
+    buf_puts(&out, "]}");
+    buf_free(&entries);
+    buf_free(&path);
+    free(b.last_id);
+    res->status = 200;
+    res->content_type = FHIR_JSON;
+    buf_free(&res->body);
+    res->body = out;
+    out = (buf)BUF_INIT;
+done:
+    buf_free(&used);
+    buf_free(&out);
+}
+
+/* Search parameters gathered from the query and (for _search) the form body. */
+typedef struct search_params {
+    http_param *v;
+    size_t n;
+} search_params;
+
+static void gather_form(const http_request *req, search_params *sp) {
+    sp->v = NULL;
+    sp->n = 0;
+    size_t cap = 0;
+    for(size_t i = 0; i < req->nparams; i++) {
+        if(sp->n == cap) sp->v = xrealloc(sp->v, (cap = cap ? cap * 2 : 8) * sizeof *sp->v);
+        sp->v[sp->n].name = xstrdup(req->params[i].name);
+        sp->v[sp->n].value = xstrdup(req->params[i].value);
+        sp->n++;
+    }
+    if(strcmp(req->method, "POST") != 0 || !req->body_len) return;
+    char *body = xstrdup(req->body);
+    char *save = NULL;
+    for(char *part = strtok_r(body, "&", &save); part; part = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(part, '=');
+        char *v = eq ? eq + 1 : part + strlen(part);
+        if(eq) *eq = '\0';
+        url_decode(part, true);
+        url_decode(v, true);
+        if(sp->n == cap) sp->v = xrealloc(sp->v, (cap = cap ? cap * 2 : 8) * sizeof *sp->v);
+        sp->v[sp->n].name = xstrdup(part);
+        sp->v[sp->n].value = xstrdup(v);
+        sp->n++;
+    }
+    free(body);
+}
+
+static void free_search_params(search_params *sp) {
+    for(size_t i = 0; i < sp->n; i++) {
+        free(sp->v[i].name);
+        free(sp->v[i].value);
+    }
+    free(sp->v);
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void do_search(store_conn *c, const http_request *req, http_response *res, const char *type) {
+    res->route = "fhir.search";
+    if(strcmp(req->method, "POST") == 0) {
+        const char *ct = http_header_get(req, "Content-Type");
+        if(req->body_len && (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)) {
+            reply_error(res, 415, "not-supported", "_search takes application/x-www-form-urlencoded parameters");
+            return;
+        }
+    }
+    search_params sp;
+    gather_form(req, &sp);
+    buf filter = BUF_INIT, used = BUF_INIT, out = BUF_INIT, entries = BUF_INIT;
+    fhir_issues ignored = FHIR_ISSUES_INIT, is = FHIR_ISSUES_INIT;
+    int64_t count = DEFAULT_PAGE;
+    const char *after = NULL;
+    char **ids = NULL;
+    size_t nids = 0;
+    bundle_ctx b = {.out = &entries, .req = req};
+    int64_t total = 0;
+    for(size_t i = 0; i < sp.n; i++) {
+        const char *n = sp.v[i].name, *v = sp.v[i].value;
+        if(strcmp(n, "_id") == 0 || strcmp(n, "identifier") == 0) {
+            if(strcmp(n, "identifier") == 0 && !fhir_resource_has_element(type, "identifier")) {
+                if(prefer_strict(req)) {
+                    reply_error(res, 400, "not-supported", "%s has no search parameter 'identifier'", type);
+                    goto done;
+                }
+                fhir_issues_add(&ignored, "warning", "not-supported", NULL,
+                                "%s has no search parameter 'identifier': ignored", type);
+                continue;
+            }
+            add_param(&filter, n, v);
+            add_param(&used, n, v);
+        } else if(strcmp(n, "_count") == 0) {
+            count = parse_count(v, DEFAULT_PAGE);
+            if(count < 0) {
+                reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
+                goto done;
+            }
+            add_param(&used, n, v);
+        } else if(strcmp(n, "_page_after") == 0) {
+            after = v;
+        } else if(strcmp(n, "_format") == 0) {
+            add_param(&used, n, v);
+        } else {
+            if(prefer_strict(req)) {
+                reply_error(res, 400, "not-supported", "search parameter '%s' is not supported for %s", n, type);
+                goto done;
+            }
+            fhir_issues_add(&ignored, "warning", "not-supported", NULL,
+                            "search parameter '%s' is not supported yet and was ignored", n);
+        }
+    }
+    kith_rc rc = KITH_OK;
+    if(filter.len) {
+        rc = record_match(c, type, buf_str(&filter), 100000, &ids, &nids, &is);
+        if(rc) {
+            reply_rc(res, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc, &is, "search failed");
+            goto done;
+        }
+        qsort(ids, nids, sizeof *ids, cmp_str);
+        total = (int64_t)nids;
+        for(size_t i = 0; i < nids && b.n < (size_t)count; i++) {
+            if(after && strcmp(ids[i], after) <= 0) continue;
+            store_resource r;
+            if(store_read(c, type, ids[i], 0, &r) == KITH_OK) bundle_entry(&b, &r);
+            store_resource_free(&r);
+        }
+    } else {
+        rc = store_count(c, type, &total);
+        if(!rc && count > 0) rc = store_list(c, type, after, (size_t)count, bundle_entry, &b);
+        if(rc) {
+            reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "search failed: %s", kith_rc_name(rc));
+            goto done;
+        }
+    }
+    buf path = BUF_INIT;
+    buf_printf(&path, "/fhir/%s", type);
+    buf_printf(&out, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":%lld,\"link\":[", (long long)total);
+    page_link(&out, req, buf_str(&path), "self", &used, "_page_after", after, true);
+    if(b.n == (size_t)count && b.n > 0) page_link(&out, req, buf_str(&path), "next", &used, "_page_after", b.last_id, false);
+    buf_puts(&out, "],\"entry\":[");
+    buf_append(&out, entries.data, entries.len);
+    if(ignored.n) {
+        if(b.n) buf_putc(&out, ',');
+        buf_puts(&out, "{\"resource\":");
+        fhir_outcome_write(&out, &ignored);
+        buf_puts(&out, ",\"search\":{\"mode\":\"outcome\"}}");
+    }
+    buf_puts(&out, "]}");
+    buf_free(&path);
+    res->status = 200;
+    res->content_type = FHIR_JSON;
+    buf_free(&res->body);
+    res->body = out;
+    out = (buf)BUF_INIT;
+done:
+    for(size_t i = 0; i < nids; i++) free(ids[i]);
+    free(ids);
+    free(b.last_id);
+    fhir_issues_free(&ignored);
+    fhir_issues_free(&is);
+    buf_free(&filter);
+    buf_free(&used);
+    buf_free(&out);
+    buf_free(&entries);
+    free_search_params(&sp);
+}
+
+/* ---- routing ------------------------------------------------------------ */
+
+static void method_not_allowed(http_response *res, const char *allow, const char *what) {
+    http_response_header(res, "Allow", allow);
+    reply_error(res, 405, "not-supported", "%s allows only %s", what, allow);
+}
+
+static bool is_get(const char *m) {
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
+}
+
+void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
+    fhir_rest *api = ctx;
+    const char *m = req->method;
+    if(strcmp(req->path, "/readyz") == 0) {
+        res->route = "readyz";
+        store_conn *c = store_conn_for_thread(api->st);
+        store_resource r;
+        kith_rc rc = c ? store_read(c, "Patient", "readyz-probe", 0, &r) : KITH_ESTORE;
+        if(c) store_resource_free(&r);
+        bool ok = rc == KITH_OK || rc == KITH_ENOTFOUND || rc == KITH_EGONE;
+        res->status = ok ? 200 : 503;
+        res->content_type = "application/json";
+        buf_puts(&res->body, ok ? "{\"status\":\"ready\"}" : "{\"status\":\"database unavailable\"}");
+        return;
+    }
+    if(strcmp(req->path, "/fhir") != 0 && strncmp(req->path, "/fhir/", 6) != 0) {
+        res->route = "not_found";
+        reply_error(res, 404, "not-found", "no such page: %s", req->path);
+        return;
+    }
+    /* Split the path after /fhir into segments. */
+    char *path = xstrdup(req->path + 5);
+    char *seg[MAX_SEGMENTS];
+    int nseg = 0;
+    bool too_deep = false;
+    char *save = NULL;
+    for(char *s = strtok_r(path, "/", &save); s; s = strtok_r(NULL, "/", &save)) {
+        if(nseg == MAX_SEGMENTS) {
+            too_deep = true;
+            break;
+        }
+        seg[nseg++] = s;
+    }
+    store_conn *c = NULL;
+    res->route = "fhir.other";
+    if(too_deep) {
+        reply_error(res, 404, "not-found", "no such FHIR endpoint: %s", req->path);
+        goto done;
+    }
+    if(!check_accept(req, res)) goto done;
+    c = store_conn_for_thread(api->st);
+    if(!c) {
+        reply_error(res, 503, "transient", "the database cannot be opened");
+        goto done;
+    }
+    if(nseg == 0) {
+        res->route = "fhir.system";
+        if(strcmp(m, "POST") == 0)
+            reply_error(res, 501, "not-supported", "batch and transaction Bundles are not supported yet");
+        else
+            method_not_allowed(res, "POST", "the FHIR base");
+        goto done;
+    }
+    if(seg[0][0] == '$' || (nseg > 1 && seg[nseg - 1][0] == '$')) {
+        res->route = "fhir.operation";
+        reply_error(res, 501, "not-supported", "operation %s is not supported yet", seg[nseg - 1]);
+        goto done;
+    }
+    if(nseg == 1 && strcmp(seg[0], "metadata") == 0) {
+        res->route = "fhir.metadata";
+        if(!is_get(m)) {
+            method_not_allowed(res, "GET", "metadata");
+            goto done;
+        }
+        res->status = 200;
+        res->content_type = FHIR_JSON;
+        buf base = BUF_INIT;
+        buf_printf(&base, "%s/fhir", req->base_url);
+        fhir_capability_write(&res->body, buf_str(&base), api->version);
+        buf_free(&base);
+        goto done;
+    }
+    if(nseg == 1 && strcmp(seg[0], "_history") == 0) {
+        if(!is_get(m))
+            method_not_allowed(res, "GET", "history");
+        else
+            do_history(c, req, res, NULL, NULL);
+        goto done;
+    }
+    const char *type = seg[0];
+    if(!fhir_type_is_resource(type)) {
+        res->route = "fhir.unknown-type";
+        reply_error(res, 404, "not-supported", "'%s' is not a FHIR R4 resource type", type);
+        goto done;
+    }
+    if(nseg == 1) {
+        if(is_get(m))
+            do_search(c, req, res, type);
+        else if(strcmp(m, "POST") == 0)
+            do_create(c, req, res, type);
+        else
+            method_not_allowed(res, "GET, POST", type);
+        goto done;
+    }
+    if(nseg == 2 && strcmp(seg[1], "_search") == 0) {
+        if(strcmp(m, "POST") == 0 || is_get(m))
+            do_search(c, req, res, type);
+        else
+            method_not_allowed(res, "POST", "_search");
+        goto done;
+    }
+    if(nseg == 2 && strcmp(seg[1], "_history") == 0) {
+        if(is_get(m))
+            do_history(c, req, res, type, NULL);
+        else
+            method_not_allowed(res, "GET", "history");
+        goto done;
+    }
+    const char *id = seg[1];
+    if(!record_id_valid(id)) {
+        reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id (letters, digits, '-' and '.', at most 64)", id);
+        goto done;
+    }
+    if(nseg == 2) {
+        if(is_get(m))
+            do_read(c, req, res, type, id, 0);
+        else if(strcmp(m, "PUT") == 0)
+            do_update(c, req, res, type, id);
+        else if(strcmp(m, "DELETE") == 0)
+            do_delete(c, req, res, type, id);
+        else if(strcmp(m, "PATCH") == 0) {
+            res->route = "fhir.patch";
+            reply_error(res, 501, "not-supported", "PATCH is not supported yet");
+        } else
+            method_not_allowed(res, "GET, PUT, DELETE", "a resource");
+        goto done;
+    }
+    if(strcmp(seg[2], "_history") != 0 || nseg > 4) {
+        reply_error(res, 404, "not-found", "no such FHIR endpoint: %s", req->path);
+        goto done;
+    }
+    if(!is_get(m)) {
+        method_not_allowed(res, "GET", "history");
+        goto done;
+    }
+    if(nseg == 3) {
+        do_history(c, req, res, type, id);
+        goto done;
+    }
+    char *end = NULL;
+    long long v = strtoll(seg[3], &end, 10);
+    if(end == seg[3] || *end || v < 1) {
+        res->route = "fhir.vread";
+        reply_error(res, 404, "not-found", "'%s' is not a version of %s/%s", seg[3], type, id);
+        goto done;
+    }
+    do_read(c, req, res, type, id, v);
+done:
+    free(path);
+}

@@ -1,0 +1,79 @@
+/*
+ * http.h — Kith's HTTP server. The only module that sees libmicrohttpd.
+ *
+ * The server reads a whole request (body capped at http_options.max_body,
+ * 413 beyond), hands it to one handler function, sends what the handler put
+ * in the response, records metrics and writes one JSON log line per request
+ * with its request id (also sent back as X-Request-Id). Handlers run on the
+ * server's worker threads, several at once: they must be thread-safe.
+ */
+#ifndef KITH_HTTP_H
+#define KITH_HTTP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/rc.h"
+
+typedef struct http_param {
+    char *name;  /* percent-decoded */
+    char *value; /* percent-decoded */
+} http_param;
+
+typedef struct http_request {
+    const char *method;
+    const char *path;   /* percent-decoded path without the query */
+    const char *query;  /* raw query string as sent, "" when none */
+    http_param *params; /* query parameters in order, repeats kept */
+    size_t nparams;
+    const char *body;   /* NUL-terminated; "" when none */
+    size_t body_len;
+    const char *request_id;
+    const char *base_url; /* e.g. "http://localhost:8080" from the Host header */
+    void *conn;           /* opaque */
+} http_request;
+
+typedef struct http_header {
+    char *name, *value;
+} http_header;
+
+typedef struct http_response {
+    int status;
+    const char *content_type; /* static string */
+    buf body;
+    http_header *headers; /* owned */
+    size_t nheaders;
+    const char *route; /* static label for metrics, e.g. "fhir.read" */
+} http_response;
+
+/* A request header (case-insensitive) or NULL. Borrowed. */
+const char *http_header_get(const http_request *req, const char *name);
+/* First query parameter called name, or NULL. Borrowed. */
+const char *http_param_get(const http_request *req, const char *name);
+/* Add a response header; name and value are copied. */
+void http_response_header(http_response *res, const char *name, const char *value);
+
+typedef void (*http_handler)(void *ctx, const http_request *req, http_response *res);
+/* Extra text appended to /metrics (e.g. store timings); append to out. */
+typedef void (*http_metrics_fn)(void *ctx, buf *out);
+
+typedef struct http_options {
+    const char *bind;     /* address, e.g. "127.0.0.1" */
+    int port;
+    int threads;
+    size_t max_body;      /* bytes */
+    bool log_requests;    /* one JSON line per request on stderr */
+    http_metrics_fn metrics_extra;
+} http_options;
+
+typedef struct http_server http_server;
+
+/* Start serving in background threads. Caller stops with http_stop. */
+kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_server **out, char *err, size_t errlen);
+/* Stop accepting, let in-flight requests finish, free the server. */
+void http_stop(http_server *s);
+/* The port actually bound (useful with port 0). */
+int http_port(http_server *s);
+
+#endif

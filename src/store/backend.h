@@ -1,0 +1,41 @@
+/*
+ * backend.h — what a store backend provides (private to src/store).
+ *
+ * store.c holds the public store_* calls, the per-thread connection map and
+ * the timing statistics, and forwards each call to the backend chosen by
+ * the URL: sqlite.c for file paths; a postgres.c for postgresql:// URLs
+ * will plug in the same way.
+ */
+#ifndef KITH_STORE_BACKEND_H
+#define KITH_STORE_BACKEND_H
+#include "store/store.h"
+
+/* Every backend's connection struct starts with this head. */
+typedef struct store_conn_head {
+    store *owner; /* set by store.c */
+} store_conn_head;
+
+typedef struct store_backend {
+    const char *name;
+    /* Open the shared state (create, migrate). *state is the backend's. */
+    kith_rc (*open)(const char *url, const store_options *opt, void **state, int *schema, char *err, size_t errlen);
+    void (*close)(void *state);
+    kith_rc (*connect)(void *state, store_conn **out);
+    void (*disconnect)(store_conn *c);
+    kith_rc (*begin)(store_conn *c);
+    kith_rc (*commit)(store_conn *c);
+    kith_rc (*rollback)(store_conn *c);
+    kith_rc (*read)(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out);
+    kith_rc (*write)(store_conn *c, const store_put *p);
+    kith_rc (*find_token)(store_conn *c, const char *type, const char *param, const char *system, const char *code,
+                          size_t max, char ***ids, size_t *n);
+    kith_rc (*history)(store_conn *c, const store_history_query *q, store_history_fn fn, void *ctx, int64_t *total);
+    kith_rc (*list)(store_conn *c, const char *type, const char *after_id, size_t count, store_history_fn fn,
+                    void *ctx);
+    kith_rc (*count)(store_conn *c, const char *type, int64_t *n);
+    kith_rc (*check)(store_conn *c, char *msg, size_t msglen);
+} store_backend;
+
+extern const store_backend store_sqlite_backend;
+
+#endif

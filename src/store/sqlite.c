@@ -1,0 +1,480 @@
+/*
+ * sqlite.c — the embedded SQLite store backend (the default).
+ *
+ * Schema (migrated at open by PRAGMA user_version):
+ *   resource_version  every version ever written, one row each, in global
+ *                     change order (seq); the body is the resource's JSON.
+ *   resource          the current version of each (type, id): points at
+ *                     its resource_version row by seq.
+ *   token_index       token search rows of current versions.
+ * Every row carries the Patient compartment id (`patient`) so that a
+ * distributed backend can shard by it.
+ *
+ * WAL mode; one connection per thread (store.c); writes take the write lock
+ * up front (BEGIN IMMEDIATE) and wait up to busy_timeout for it. With
+ * synchronous=FULL a commit is on disk before it returns; with NORMAL it
+ * survives a crash of the process but not of the machine.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/mem.h"
+#include "store/backend.h"
+
+typedef struct sq_state {
+    char *path;
+    bool full;
+} sq_state;
+
+enum {
+    ST_READ_CUR,
+    ST_READ_VER,
+    ST_INS_VER,
+    ST_UPSERT_CUR,
+    ST_DEL_TOK,
+    ST_INS_TOK,
+    ST_FIND_TOK_SYS,
+    ST_FIND_TOK_ANY,
+    ST_LIST,
+    ST_COUNT_TYPE,
+    ST_COUNT_ALL,
+    ST_MAX
+};
+
+static const char *const SQL[ST_MAX] = {
+    [ST_READ_CUR] = "SELECT v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
+                    "JOIN resource_version v ON v.seq = r.seq WHERE r.rtype = ?1 AND r.rid = ?2",
+    [ST_READ_VER] = "SELECT vid, ts, deleted, method, body, seq FROM resource_version "
+                    "WHERE rtype = ?1 AND rid = ?2 AND vid = ?3",
+    [ST_INS_VER] = "INSERT INTO resource_version(rtype, rid, vid, ts, method, deleted, patient, body) "
+                   "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_UPSERT_CUR] = "INSERT INTO resource(rtype, rid, vid, seq, deleted, patient) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+                      "ON CONFLICT(rtype, rid) DO UPDATE SET vid = excluded.vid, seq = excluded.seq, "
+                      "deleted = excluded.deleted, patient = excluded.patient",
+    [ST_DEL_TOK] = "DELETE FROM token_index WHERE rtype = ?1 AND rid = ?2",
+    [ST_INS_TOK] = "INSERT INTO token_index(rtype, param, code, system, rid, patient) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_FIND_TOK_SYS] = "SELECT DISTINCT rid FROM token_index WHERE rtype = ?1 AND param = ?2 AND code = ?3 "
+                        "AND system = ?4 LIMIT ?5",
+    [ST_FIND_TOK_ANY] = "SELECT DISTINCT rid FROM token_index WHERE rtype = ?1 AND param = ?2 AND code = ?3 LIMIT ?4",
+    [ST_LIST] = "SELECT r.rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
+                "JOIN resource_version v ON v.seq = r.seq WHERE r.rtype = ?1 AND r.rid > ?2 AND r.deleted = 0 "
+                "ORDER BY r.rid LIMIT ?3",
+    [ST_COUNT_TYPE] = "SELECT count(*) FROM resource WHERE rtype = ?1 AND deleted = 0",
+    [ST_COUNT_ALL] = "SELECT count(*) FROM resource WHERE deleted = 0",
+};
+
+typedef struct sq_conn {
+    store_conn_head head;
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_MAX];
+    bool in_tx;
+} sq_conn;
+
+/* Migrations: index i takes the schema from version i to i+1. Never edit a
+ * shipped entry; append a new one. */
+static const char *const MIGRATIONS[] = {
+    "CREATE TABLE resource_version ("
+    "  seq INTEGER PRIMARY KEY,"
+    "  rtype TEXT NOT NULL, rid TEXT NOT NULL, vid INTEGER NOT NULL,"
+    "  ts TEXT NOT NULL, method TEXT NOT NULL, deleted INTEGER NOT NULL,"
+    "  patient TEXT, body BLOB,"
+    "  UNIQUE(rtype, rid, vid));"
+    "CREATE INDEX resource_version_ts ON resource_version(ts);"
+    "CREATE INDEX resource_version_type ON resource_version(rtype, seq);"
+    "CREATE TABLE resource ("
+    "  rtype TEXT NOT NULL, rid TEXT NOT NULL, vid INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    "  deleted INTEGER NOT NULL, patient TEXT,"
+    "  PRIMARY KEY(rtype, rid)) WITHOUT ROWID;"
+    "CREATE INDEX resource_patient ON resource(patient) WHERE patient IS NOT NULL;"
+    "CREATE TABLE token_index ("
+    "  rtype TEXT NOT NULL, param TEXT NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL,"
+    "  rid TEXT NOT NULL, patient TEXT);"
+    "CREATE INDEX token_index_lookup ON token_index(rtype, param, code, system);"
+    "CREATE INDEX token_index_owner ON token_index(rtype, rid);",
+};
+#define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
+
+static kith_rc sq_err(sqlite3 *db, int rc) {
+    (void)db;
+    if(rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return KITH_EBUSY;
+    if(rc == SQLITE_NOMEM) return KITH_ENOMEM;
+    if(rc == SQLITE_CONSTRAINT) return KITH_ECONFLICT;
+    return KITH_ESTORE;
+}
+
+static kith_rc sq_configure(sqlite3 *db, bool full, char *err, size_t errlen) {
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
+             "PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
+             full ? "FULL" : "NORMAL");
+    sqlite3_busy_timeout(db, 10000);
+    char *msg = NULL;
+    if(sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if(err) snprintf(err, errlen, "cannot configure database: %s", msg ? msg : "?");
+        sqlite3_free(msg);
+        return KITH_ESTORE;
+    }
+    return KITH_OK;
+}
+
+static kith_rc sq_open(const char *url, const store_options *opt, void **state, int *schema, char *err,
+                       size_t errlen) {
+    sqlite3 *db = NULL;
+    char *msg = NULL;
+    kith_rc rc = KITH_OK;
+    if(sqlite3_open_v2(url, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) !=
+       SQLITE_OK) {
+        if(err) snprintf(err, errlen, "cannot open database %s: %s", url, db ? sqlite3_errmsg(db) : "out of memory");
+        rc = KITH_ESTORE;
+        goto done;
+    }
+    rc = sq_configure(db, opt->durable_full, err, errlen);
+    if(rc) goto done;
+    sqlite3_stmt *st = NULL;
+    int version = 0;
+    if(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) goto sqlfail;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if(st && sqlite3_step(st) == SQLITE_ROW) version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    if(version > NMIGRATIONS) {
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        if(err)
+            snprintf(err, errlen, "database %s has schema version %d, newer than this kith (%d)", url, version,
+                     NMIGRATIONS);
+        rc = KITH_EUNSUPPORTED;
+        goto done;
+    }
+    for(int v = version; v < NMIGRATIONS; v++) {
+        if(sqlite3_exec(db, MIGRATIONS[v], NULL, NULL, &msg) != SQLITE_OK) goto sqlfail;
+        char pv[64];
+        snprintf(pv, sizeof pv, "PRAGMA user_version=%d", v + 1);
+        if(sqlite3_exec(db, pv, NULL, NULL, &msg) != SQLITE_OK) goto sqlfail;
+    }
+    if(sqlite3_exec(db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) goto sqlfail;
+    sq_state *s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(url);
+    s->full = opt->durable_full;
+    *state = s;
+    *schema = NMIGRATIONS;
+    goto done;
+sqlfail:
+    if(err) snprintf(err, errlen, "cannot prepare database %s: %s", url, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    rc = KITH_ESTORE;
+done:
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return rc;
+}
+
+static void sq_close(void *state) {
+    sq_state *s = state;
+    if(!s) return;
+    free(s->path);
+    free(s);
+}
+
+static kith_rc sq_connect(void *state, store_conn **out) {
+    sq_state *s = state;
+    sq_conn *c = xcalloc(1, sizeof *c);
+    if(sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) goto fail;
+    if(sq_configure(c->db, s->full, NULL, 0)) goto fail;
+    for(int i = 0; i < ST_MAX; i++)
+        if(sqlite3_prepare_v3(c->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK) goto fail;
+    *out = (store_conn *)c;
+    return KITH_OK;
+fail:
+    for(int i = 0; i < ST_MAX; i++) sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+    return KITH_ESTORE;
+}
+
+static void sq_disconnect(store_conn *sc) {
+    sq_conn *c = (sq_conn *)sc;
+    if(!c) return;
+    for(int i = 0; i < ST_MAX; i++) sqlite3_finalize(c->st[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static kith_rc sq_exec(sq_conn *c, const char *sql) {
+    int r = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+    return r == SQLITE_OK ? KITH_OK : sq_err(c->db, r);
+}
+
+static kith_rc sq_begin(store_conn *sc) {
+    sq_conn *c = (sq_conn *)sc;
+    kith_rc rc = sq_exec(c, "BEGIN IMMEDIATE");
+    if(!rc) c->in_tx = true;
+    return rc;
+}
+
+static kith_rc sq_commit(store_conn *sc) {
+    sq_conn *c = (sq_conn *)sc;
+    kith_rc rc = sq_exec(c, "COMMIT");
+    if(rc) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    c->in_tx = false;
+    return rc;
+}
+
+static kith_rc sq_rollback(store_conn *sc) {
+    sq_conn *c = (sq_conn *)sc;
+    if(sqlite3_get_autocommit(c->db)) {
+        c->in_tx = false;
+        return KITH_OK;
+    }
+    c->in_tx = false;
+    return sq_exec(c, "ROLLBACK");
+}
+
+static char *col_text(sqlite3_stmt *st, int i) {
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
+}
+
+static void fill_row(sqlite3_stmt *st, int first, store_resource *out) {
+    out->version = sqlite3_column_int64(st, first);
+    out->last_updated = col_text(st, first + 1);
+    out->deleted = sqlite3_column_int(st, first + 2) != 0;
+    out->method = col_text(st, first + 3);
+    const void *b = sqlite3_column_blob(st, first + 4);
+    out->body_len = (size_t)sqlite3_column_bytes(st, first + 4);
+    out->body = b ? xstrndup(b, out->body_len) : NULL;
+    out->seq = sqlite3_column_int64(st, first + 5);
+}
+
+static kith_rc sq_read(store_conn *sc, const char *type, const char *id, int64_t version, store_resource *out) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = c->st[version ? ST_READ_VER : ST_READ_CUR];
+    kith_rc rc = KITH_OK;
+    memset(out, 0, sizeof *out);
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if(version) sqlite3_bind_int64(st, 3, version);
+    int r = sqlite3_step(st);
+    if(r == SQLITE_ROW) {
+        out->type = xstrdup(type);
+        out->id = xstrdup(id);
+        fill_row(st, 0, out);
+        if(out->deleted) rc = KITH_EGONE;
+    } else if(r == SQLITE_DONE) {
+        rc = KITH_ENOTFOUND;
+    } else {
+        rc = sq_err(c->db, r);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static kith_rc step_done(sq_conn *c, sqlite3_stmt *st) {
+    int r = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return r == SQLITE_DONE ? KITH_OK : sq_err(c->db, r);
+}
+
+static kith_rc sq_write(store_conn *sc, const store_put *p) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = c->st[ST_INS_VER];
+    sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, p->version);
+    sqlite3_bind_text(st, 4, p->last_updated, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, p->method, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 6, p->body ? 0 : 1);
+    sqlite3_bind_text(st, 7, p->patient, -1, SQLITE_STATIC);
+    if(p->body)
+        sqlite3_bind_blob(st, 8, p->body, (int)p->body_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 8);
+    kith_rc rc = step_done(c, st);
+    if(rc) return rc;
+    int64_t seq = sqlite3_last_insert_rowid(c->db);
+
+    st = c->st[ST_UPSERT_CUR];
+    sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, p->version);
+    sqlite3_bind_int64(st, 4, seq);
+    sqlite3_bind_int(st, 5, p->body ? 0 : 1);
+    sqlite3_bind_text(st, 6, p->patient, -1, SQLITE_STATIC);
+    rc = step_done(c, st);
+    if(rc) return rc;
+
+    st = c->st[ST_DEL_TOK];
+    sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+    rc = step_done(c, st);
+    for(size_t i = 0; i < p->ntokens && !rc; i++) {
+        st = c->st[ST_INS_TOK];
+        sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, p->tokens[i].param, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, p->tokens[i].code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->tokens[i].system ? p->tokens[i].system : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, p->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, p->patient, -1, SQLITE_STATIC);
+        rc = step_done(c, st);
+    }
+    return rc;
+}
+
+static kith_rc sq_find_token(store_conn *sc, const char *type, const char *param, const char *system, const char *code,
+                             size_t max, char ***ids, size_t *n) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = c->st[system ? ST_FIND_TOK_SYS : ST_FIND_TOK_ANY];
+    int k = 1;
+    sqlite3_bind_text(st, k++, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, k++, param, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, k++, code, -1, SQLITE_STATIC);
+    if(system) sqlite3_bind_text(st, k++, system, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, k++, (sqlite3_int64)max);
+    size_t cnt = 0, cap = 0;
+    char **v = NULL;
+    int r;
+    while((r = sqlite3_step(st)) == SQLITE_ROW) {
+        if(cnt == cap) {
+            cap = cap ? cap * 2 : 4;
+            v = xrealloc(v, cap * sizeof *v);
+        }
+        v[cnt++] = col_text(st, 0);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if(r != SQLITE_DONE) {
+        for(size_t i = 0; i < cnt; i++) free(v[i]);
+        free(v);
+        return sq_err(c->db, r);
+    }
+    *ids = v;
+    *n = cnt;
+    return KITH_OK;
+}
+
+static kith_rc sq_history(store_conn *sc, const store_history_query *q, store_history_fn fn, void *ctx,
+                          int64_t *total) {
+    sq_conn *c = (sq_conn *)sc;
+    char where[256] = "1=1";
+    size_t wl = strlen(where);
+    if(q->type) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND rtype = ?1");
+    if(q->id) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND rid = ?2");
+    if(q->since) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND ts >= ?3");
+    char sql[512];
+    sqlite3_stmt *st = NULL;
+    kith_rc rc = KITH_OK;
+    int r;
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM resource_version WHERE %s", where);
+    if(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return KITH_ESTORE;
+    if(q->type) sqlite3_bind_text(st, 1, q->type, -1, SQLITE_STATIC);
+    if(q->id) sqlite3_bind_text(st, 2, q->id, -1, SQLITE_STATIC);
+    if(q->since) sqlite3_bind_text(st, 3, q->since, -1, SQLITE_STATIC);
+    r = sqlite3_step(st);
+    if(r != SQLITE_ROW) {
+        rc = sq_err(c->db, r);
+        goto done;
+    }
+    *total = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    snprintf(sql, sizeof sql,
+             "SELECT rtype, rid, vid, ts, deleted, method, body, seq FROM resource_version WHERE %s%s "
+             "ORDER BY seq DESC LIMIT ?5",
+             where, q->before_seq ? " AND seq < ?4" : "");
+    if(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return KITH_ESTORE;
+    if(q->type) sqlite3_bind_text(st, 1, q->type, -1, SQLITE_STATIC);
+    if(q->id) sqlite3_bind_text(st, 2, q->id, -1, SQLITE_STATIC);
+    if(q->since) sqlite3_bind_text(st, 3, q->since, -1, SQLITE_STATIC);
+    if(q->before_seq) sqlite3_bind_int64(st, 4, q->before_seq);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)q->count);
+    while((r = sqlite3_step(st)) == SQLITE_ROW) {
+        store_resource res = {0};
+        res.type = col_text(st, 0);
+        res.id = col_text(st, 1);
+        fill_row(st, 2, &res);
+        int stop = fn(ctx, &res);
+        store_resource_free(&res);
+        if(stop) break;
+    }
+    if(r != SQLITE_ROW && r != SQLITE_DONE) rc = sq_err(c->db, r);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static kith_rc sq_list(store_conn *sc, const char *type, const char *after_id, size_t count, store_history_fn fn,
+                       void *ctx) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = c->st[ST_LIST];
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, after_id ? after_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)count);
+    int r;
+    while((r = sqlite3_step(st)) == SQLITE_ROW) {
+        store_resource res = {0};
+        res.type = xstrdup(type);
+        res.id = col_text(st, 0);
+        fill_row(st, 1, &res);
+        int stop = fn(ctx, &res);
+        store_resource_free(&res);
+        if(stop) break;
+    }
+    kith_rc rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? KITH_OK : sq_err(c->db, r);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static kith_rc sq_count(store_conn *sc, const char *type, int64_t *n) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = c->st[type ? ST_COUNT_TYPE : ST_COUNT_ALL];
+    if(type) sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    kith_rc rc = KITH_OK;
+    if(r == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = sq_err(c->db, r);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc;
+}
+
+static kith_rc sq_check(store_conn *sc, char *msg, size_t msglen) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = NULL;
+    kith_rc rc = KITH_OK;
+    if(sqlite3_prepare_v2(c->db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK) return KITH_ESTORE;
+    if(sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        if(msg) snprintf(msg, msglen, "%s", t ? t : "?");
+        if(!t || strcmp(t, "ok") != 0) rc = KITH_ESTORE;
+    } else {
+        rc = KITH_ESTORE;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+const store_backend store_sqlite_backend = {
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .connect = sq_connect,
+    .disconnect = sq_disconnect,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .read = sq_read,
+    .write = sq_write,
+    .find_token = sq_find_token,
+    .history = sq_history,
+    .list = sq_list,
+    .count = sq_count,
+    .check = sq_check,
+};

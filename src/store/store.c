@@ -1,0 +1,178 @@
+/*
+ * store.c — public store calls: picks the backend from the URL, keeps one
+ * connection per thread (a pthread key whose destructor closes it) and
+ * counts time spent per kind of call for /metrics. Thread-safe.
+ */
+#include "store/store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "base/mem.h"
+#include "store/backend.h"
+
+struct store {
+    const store_backend *be;
+    void *state;
+    int schema;
+    pthread_key_t key;
+    pthread_mutex_t lock; /* guards conns */
+    store_conn **conns;   /* every open connection, closed by store_close */
+    size_t nconns, capconns;
+    _Atomic uint64_t reads, writes, commits, searches;
+    _Atomic uint64_t read_us, write_us, commit_us, search_us;
+};
+
+static uint64_t now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static store *owner_of(store_conn *c) {
+    return ((store_conn_head *)c)->owner;
+}
+
+kith_rc store_open(const char *url, const store_options *opt, store **out, char *err, size_t errlen) {
+    store_options defaults = {.durable_full = true};
+    *out = NULL;
+    if(!opt) opt = &defaults;
+    const store_backend *be = &store_sqlite_backend;
+    if(strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        if(err) snprintf(err, errlen, "PostgreSQL stores are not built yet; use a SQLite file path");
+        return KITH_EUNSUPPORTED;
+    }
+    store *s = xcalloc(1, sizeof *s);
+    s->be = be;
+    kith_rc rc = be->open(url, opt, &s->state, &s->schema, err, errlen);
+    if(rc) {
+        free(s);
+        return rc;
+    }
+    pthread_key_create(&s->key, NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    *out = s;
+    return KITH_OK;
+}
+
+void store_close(store *s) {
+    if(!s) return;
+    for(size_t i = 0; i < s->nconns; i++) s->be->disconnect(s->conns[i]);
+    free(s->conns);
+    pthread_key_delete(s->key);
+    pthread_mutex_destroy(&s->lock);
+    s->be->close(s->state);
+    free(s);
+}
+
+int store_schema_version(store *s) {
+    return s->schema;
+}
+
+store_conn *store_conn_for_thread(store *s) {
+    store_conn *c = pthread_getspecific(s->key);
+    if(c) return c;
+    if(s->be->connect(s->state, &c)) return NULL;
+    ((store_conn_head *)c)->owner = s;
+    pthread_setspecific(s->key, c);
+    pthread_mutex_lock(&s->lock);
+    if(s->nconns == s->capconns) {
+        s->capconns = s->capconns ? s->capconns * 2 : 16;
+        s->conns = xrealloc(s->conns, s->capconns * sizeof *s->conns);
+    }
+    s->conns[s->nconns++] = c;
+    pthread_mutex_unlock(&s->lock);
+    return c;
+}
+
+void store_thread_release(store *s) {
+    store_conn *c = pthread_getspecific(s->key);
+    if(!c) return;
+    pthread_setspecific(s->key, NULL);
+    pthread_mutex_lock(&s->lock);
+    for(size_t i = 0; i < s->nconns; i++) {
+        if(s->conns[i] == c) {
+            s->conns[i] = s->conns[--s->nconns];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    s->be->disconnect(c);
+}
+
+#define TIMED(counter, us, call)                                                                                       \
+    do {                                                                                                               \
+        store *st_ = owner_of(c);                                                                                      \
+        uint64_t t0_ = now_us();                                                                                       \
+        kith_rc rc_ = (call);                                                                                          \
+        atomic_fetch_add(&st_->counter, 1);                                                                            \
+        atomic_fetch_add(&st_->us, now_us() - t0_);                                                                    \
+        return rc_;                                                                                                    \
+    } while(0)
+
+kith_rc store_begin(store_conn *c) {
+    return owner_of(c)->be->begin(c);
+}
+
+kith_rc store_commit(store_conn *c) {
+    TIMED(commits, commit_us, owner_of(c)->be->commit(c));
+}
+
+kith_rc store_rollback(store_conn *c) {
+    return owner_of(c)->be->rollback(c);
+}
+
+kith_rc store_read(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out) {
+    TIMED(reads, read_us, owner_of(c)->be->read(c, type, id, version, out));
+}
+
+kith_rc store_write(store_conn *c, const store_put *p) {
+    TIMED(writes, write_us, owner_of(c)->be->write(c, p));
+}
+
+kith_rc store_find_token(store_conn *c, const char *type, const char *param, const char *system, const char *code,
+                         size_t max, char ***ids, size_t *n) {
+    TIMED(searches, search_us, owner_of(c)->be->find_token(c, type, param, system, code, max, ids, n));
+}
+
+kith_rc store_history(store_conn *c, const store_history_query *q, store_history_fn fn, void *ctx, int64_t *total) {
+    TIMED(searches, search_us, owner_of(c)->be->history(c, q, fn, ctx, total));
+}
+
+kith_rc store_list(store_conn *c, const char *type, const char *after_id, size_t count, store_history_fn fn,
+                   void *ctx) {
+    TIMED(searches, search_us, owner_of(c)->be->list(c, type, after_id, count, fn, ctx));
+}
+
+kith_rc store_count(store_conn *c, const char *type, int64_t *n) {
+    TIMED(searches, search_us, owner_of(c)->be->count(c, type, n));
+}
+
+kith_rc store_check(store_conn *c, char *msg, size_t msglen) {
+    return owner_of(c)->be->check(c, msg, msglen);
+}
+
+void store_get_stats(store *s, store_stats *out) {
+    out->reads = atomic_load(&s->reads);
+    out->writes = atomic_load(&s->writes);
+    out->commits = atomic_load(&s->commits);
+    out->searches = atomic_load(&s->searches);
+    out->read_us = atomic_load(&s->read_us);
+    out->write_us = atomic_load(&s->write_us);
+    out->commit_us = atomic_load(&s->commit_us);
+    out->search_us = atomic_load(&s->search_us);
+}
+
+void store_resource_free(store_resource *r) {
+    if(!r) return;
+    free(r->type);
+    free(r->id);
+    free(r->last_updated);
+    free(r->method);
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
