@@ -3,8 +3,8 @@
 
 CC      := gcc
 PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
+OPT     ?= -O2 -g
+CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
 LDLIBS  += -pthread -lm
 
 BUILD   ?= build
@@ -65,7 +65,7 @@ unit: $(BUILD)/unit-tests
 	KITH_FHIR_PACKAGE=$(FHIRPKG) $(BUILD)/unit-tests --jobs 2
 
 unit-asan: deps
-	$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
+	$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 KITH_FHIR_PACKAGE=$(FHIRPKG) build/asan/unit-tests --jobs 2
 
 api: bin/kith

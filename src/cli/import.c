@@ -145,6 +145,7 @@ static void load_resource(importer *im, const char *file, long line, json_value 
             buf_printf(&msg, "%s%s%s%s", i ? "; " : "", is.v[i].expression ? is.v[i].expression : "",
                        is.v[i].expression ? ": " : "", is.v[i].diagnostics);
         if(is.n > 5) buf_printf(&msg, "; and %zu more", is.n - 5);
+        if(is.n == 0) buf_puts(&msg, kith_rc_name(rc));
         reject(im, file, line, "%s", buf_str(&msg));
         buf_free(&msg);
         if(!im->in_batch) store_rollback(im->c);

@@ -88,10 +88,12 @@ static kith_rc check_body(const char *type, const json_value *res, fhir_issues *
 }
 
 /* Stamp id and meta, serialise, index and store one new version. */
-static kith_rc write_version(store_conn *c, const char *type, const char *id, int64_t version, const char *method,
-                             json_value *res, record_result *out) {
+static kith_rc write_version(store_conn *c, const char *type, const char *id_in, int64_t version,
+                             const char *method, json_value *res, record_result *out) {
     char now[CLOCK_INSTANT_LEN];
+    char id[72];
     clock_instant_now(now);
+    snprintf(id, sizeof id, "%s", id_in); /* id_in may point into res, which json_set replaces */
     json_set(res, "id", json_new_string(id));
     json_value *meta = json_get(res, "meta");
     if(json_kind_of(meta) != JSON_OBJECT) {

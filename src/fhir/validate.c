@@ -35,8 +35,8 @@
 
 typedef struct vctx {
     fhir_issues *issues;
-    size_t errors_before; /* issues->errors when the walk started */
-    bool stop;            /* too many errors: stop walking */
+    size_t errors_before;            /* issues->errors when the walk started */
+    bool stop;                       /* too many errors: stop walking */
     const fhir_type *element_type;   /* "Element": what a primitive's _name holds */
     const fhir_type *extension_type; /* "Extension", for ext-1 */
     int ext_value_slot, ext_extension_slot;
@@ -110,8 +110,18 @@ static void issue_at(vctx *c, const char *key, const char *code, const char *fmt
     path_restore(c, mark);
 }
 
-static int show_len(size_t n) {
-    return n > SHOW_MAX ? SHOW_MAX : (int)n;
+/* How many of the n bytes at s to quote in a diagnostic: at most SHOW_MAX,
+ * without splitting a UTF-8 sequence. */
+static int show_len(const char *s, size_t n) {
+    if(n <= SHOW_MAX) return (int)n;
+    n = SHOW_MAX;
+    while(n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+    return (int)n;
+}
+
+/* "..." when a quoted value of n bytes was cut short. */
+static const char *ellipsis(size_t n) {
+    return n > SHOW_MAX ? "..." : "";
 }
 
 static const char *type_name(const fhir_type *t) {
@@ -336,20 +346,20 @@ static bool uuid_ok(const unsigned char *p, size_t n) {
 enum { B64_BAD, B64_DIGIT, B64_PAD, B64_SPACE };
 static const unsigned char b64_class[256] = {
     ['\t'] = B64_SPACE, ['\n'] = B64_SPACE, ['\v'] = B64_SPACE, ['\f'] = B64_SPACE, ['\r'] = B64_SPACE,
-    [' '] = B64_SPACE, ['+'] = B64_DIGIT, ['/'] = B64_DIGIT, ['='] = B64_PAD,
-    ['0'] = B64_DIGIT, ['1'] = B64_DIGIT, ['2'] = B64_DIGIT, ['3'] = B64_DIGIT, ['4'] = B64_DIGIT,
-    ['5'] = B64_DIGIT, ['6'] = B64_DIGIT, ['7'] = B64_DIGIT, ['8'] = B64_DIGIT, ['9'] = B64_DIGIT,
-    ['A'] = B64_DIGIT, ['B'] = B64_DIGIT, ['C'] = B64_DIGIT, ['D'] = B64_DIGIT, ['E'] = B64_DIGIT,
-    ['F'] = B64_DIGIT, ['G'] = B64_DIGIT, ['H'] = B64_DIGIT, ['I'] = B64_DIGIT, ['J'] = B64_DIGIT,
-    ['K'] = B64_DIGIT, ['L'] = B64_DIGIT, ['M'] = B64_DIGIT, ['N'] = B64_DIGIT, ['O'] = B64_DIGIT,
-    ['P'] = B64_DIGIT, ['Q'] = B64_DIGIT, ['R'] = B64_DIGIT, ['S'] = B64_DIGIT, ['T'] = B64_DIGIT,
-    ['U'] = B64_DIGIT, ['V'] = B64_DIGIT, ['W'] = B64_DIGIT, ['X'] = B64_DIGIT, ['Y'] = B64_DIGIT,
-    ['Z'] = B64_DIGIT, ['a'] = B64_DIGIT, ['b'] = B64_DIGIT, ['c'] = B64_DIGIT, ['d'] = B64_DIGIT,
-    ['e'] = B64_DIGIT, ['f'] = B64_DIGIT, ['g'] = B64_DIGIT, ['h'] = B64_DIGIT, ['i'] = B64_DIGIT,
-    ['j'] = B64_DIGIT, ['k'] = B64_DIGIT, ['l'] = B64_DIGIT, ['m'] = B64_DIGIT, ['n'] = B64_DIGIT,
-    ['o'] = B64_DIGIT, ['p'] = B64_DIGIT, ['q'] = B64_DIGIT, ['r'] = B64_DIGIT, ['s'] = B64_DIGIT,
-    ['t'] = B64_DIGIT, ['u'] = B64_DIGIT, ['v'] = B64_DIGIT, ['w'] = B64_DIGIT, ['x'] = B64_DIGIT,
-    ['y'] = B64_DIGIT, ['z'] = B64_DIGIT,
+    [' '] = B64_SPACE,  ['+'] = B64_DIGIT,  ['/'] = B64_DIGIT,  ['='] = B64_PAD,    ['0'] = B64_DIGIT,
+    ['1'] = B64_DIGIT,  ['2'] = B64_DIGIT,  ['3'] = B64_DIGIT,  ['4'] = B64_DIGIT,  ['5'] = B64_DIGIT,
+    ['6'] = B64_DIGIT,  ['7'] = B64_DIGIT,  ['8'] = B64_DIGIT,  ['9'] = B64_DIGIT,  ['A'] = B64_DIGIT,
+    ['B'] = B64_DIGIT,  ['C'] = B64_DIGIT,  ['D'] = B64_DIGIT,  ['E'] = B64_DIGIT,  ['F'] = B64_DIGIT,
+    ['G'] = B64_DIGIT,  ['H'] = B64_DIGIT,  ['I'] = B64_DIGIT,  ['J'] = B64_DIGIT,  ['K'] = B64_DIGIT,
+    ['L'] = B64_DIGIT,  ['M'] = B64_DIGIT,  ['N'] = B64_DIGIT,  ['O'] = B64_DIGIT,  ['P'] = B64_DIGIT,
+    ['Q'] = B64_DIGIT,  ['R'] = B64_DIGIT,  ['S'] = B64_DIGIT,  ['T'] = B64_DIGIT,  ['U'] = B64_DIGIT,
+    ['V'] = B64_DIGIT,  ['W'] = B64_DIGIT,  ['X'] = B64_DIGIT,  ['Y'] = B64_DIGIT,  ['Z'] = B64_DIGIT,
+    ['a'] = B64_DIGIT,  ['b'] = B64_DIGIT,  ['c'] = B64_DIGIT,  ['d'] = B64_DIGIT,  ['e'] = B64_DIGIT,
+    ['f'] = B64_DIGIT,  ['g'] = B64_DIGIT,  ['h'] = B64_DIGIT,  ['i'] = B64_DIGIT,  ['j'] = B64_DIGIT,
+    ['k'] = B64_DIGIT,  ['l'] = B64_DIGIT,  ['m'] = B64_DIGIT,  ['n'] = B64_DIGIT,  ['o'] = B64_DIGIT,
+    ['p'] = B64_DIGIT,  ['q'] = B64_DIGIT,  ['r'] = B64_DIGIT,  ['s'] = B64_DIGIT,  ['t'] = B64_DIGIT,
+    ['u'] = B64_DIGIT,  ['v'] = B64_DIGIT,  ['w'] = B64_DIGIT,  ['x'] = B64_DIGIT,  ['y'] = B64_DIGIT,
+    ['z'] = B64_DIGIT,
 };
 
 /* base64Binary: base64 with whitespace allowed; padding only at the end */
@@ -423,7 +433,7 @@ static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
         if(k != JSON_INTEGER && k != JSON_DECIMAL)
             wrong_kind(c, t, k);
         else if(!decimal_text(json_number_text(v)))
-            issue(c, "value", "Invalid decimal '%.*s'", show_len(strlen(json_number_text(v))), json_number_text(v));
+            issue(c, "value", "Invalid decimal '%s'", json_number_text(v));
         return;
     case FHIR_JSON_INTEGER: {
         int64_t x = 0;
@@ -431,7 +441,9 @@ static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
             wrong_kind(c, t, k);
         } else if(k == JSON_DECIMAL || !json_int64(v, &x) || x < INT32_MIN || x > INT32_MAX) {
             const char *text = json_number_text(v);
-            issue(c, "value", "Invalid %s '%.*s': not a 32-bit integer", type_name(t), show_len(strlen(text)), text);
+            size_t n = strlen(text);
+            issue(c, "value", "Invalid %s '%.*s%s': not a 32-bit integer", type_name(t), show_len(text, n), text,
+                  ellipsis(n));
         } else if(t->prim == FHIR_PRIM_POSITIVEINT && x < 1) {
             issue(c, "value", "Invalid positiveInt %lld: must be 1 or more", (long long)x);
         } else if(t->prim == FHIR_PRIM_UNSIGNEDINT && x < 0) {
@@ -451,7 +463,8 @@ static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
         } else if(n > STRING_MAX && t->prim != FHIR_PRIM_BASE64BINARY) {
             issue(c, "value", "%s value longer than %d bytes", type_name(t), STRING_MAX);
         } else if(!string_format_ok((fhir_prim)t->prim, p, n)) {
-            issue(c, "value", "Invalid %s '%.*s'", type_name(t), show_len(n), (const char *)p);
+            issue(c, "value", "Invalid %s '%.*s%s'", type_name(t), show_len((const char *)p, n), (const char *)p,
+                  ellipsis(n));
         }
         return;
     }
@@ -577,15 +590,14 @@ static void check_object(vctx *c, const fhir_type *t, const json_value *obj, boo
     uint16_t seen[FHIR_MAX_SLOTS]; /* slot -> 1 + index of the property that filled it */
     const fhir_elem *elems = &fhir_model_elems[t->elems];
     assert(t->n_slots <= FHIR_MAX_SLOTS);
+    if(c->stop) return;
     memset(seen, 0, t->n_slots * sizeof *seen);
-    if(json_object_size(obj) == 0) {
-        issue(c, "invalid", "Empty object: an element must have a value or children");
-        return;
-    }
     json_iter it = json_iter_start(obj);
     const char *key;
     json_value *v;
+    bool empty = true;
     while(!c->stop && json_iter_next(&it, &key, &v)) {
+        empty = false;
         bool underscore = key[0] == '_';
         if(is_resource && key[0] == 'r' && strcmp(key, "resourceType") == 0) continue;
         const fhir_elem *e = fhir_type_elem(t, underscore ? key + 1 : key);
@@ -596,14 +608,15 @@ static void check_object(vctx *c, const fhir_type *t, const json_value *obj, boo
             else if(e)
                 issue_at(c, key, "structure", "%s is not a primitive element: %s is not allowed", key + 1, key);
             else
-                issue_at(c, key, "structure", "Unknown element '%.*s%s' in %s", show_len(n), key,
-                         n > SHOW_MAX ? "..." : "", type_name(t));
+                issue_at(c, key, "structure", "Unknown element '%.*s%s' in %s", show_len(key, n), key, ellipsis(n),
+                         type_name(t));
             continue;
         }
         uint16_t id = (uint16_t)(e - elems + 1);
         size_t mark = path_key(c, key);
         if(seen[e->slot] && seen[e->slot] != id) {
-            issue(c, "invalid", "Only one of %s may be present (also found %s)", fhir_model_str(fhir_model_slots[t->slots + e->slot].name),
+            const char *slot_name = fhir_model_str(fhir_model_slots[t->slots + e->slot].name);
+            issue(c, "invalid", "Only one of %s may be present (also found %s)", slot_name,
                   fhir_model_str(elems[seen[e->slot] - 1].name));
         } else {
             seen[e->slot] = id;
@@ -614,11 +627,14 @@ static void check_object(vctx *c, const fhir_type *t, const json_value *obj, boo
             check_value(c, e, v, obj, key);
         path_restore(c, mark);
     }
+    if(empty) {
+        issue(c, "invalid", "Empty object: an element must have a value or children");
+        return;
+    }
     for(size_t i = 0; i < t->n_slots && !c->stop; i++) {
         const fhir_slot *s = &fhir_model_slots[t->slots + i];
         if(s->min && !seen[i])
-            issue_at(c, fhir_model_str(s->name), "required", "Missing required element %s",
-                     fhir_model_str(s->name));
+            issue_at(c, fhir_model_str(s->name), "required", "Missing required element %s", fhir_model_str(s->name));
     }
     if(t == c->extension_type && !c->stop) {
         bool has_value = seen[c->ext_value_slot] != 0, has_extension = seen[c->ext_extension_slot] != 0;
@@ -647,8 +663,7 @@ static void check_resource(vctx *c, const json_value *v) {
     const fhir_type *t = fhir_resource_find(name);
     if(!t) {
         size_t n = json_string_len(rt);
-        issue_at(c, "resourceType", "invalid", "Unknown resource type '%.*s%s'", show_len(n), name,
-                 n > SHOW_MAX ? "..." : "");
+        issue_at(c, "resourceType", "invalid", "Unknown resource type '%.*s%s'", show_len(name, n), name, ellipsis(n));
         return;
     }
     size_t mark = c->len ? c->len : path_key(c, name); /* the root is named by its type */
