@@ -41,18 +41,22 @@ $(GEN): tools/gen-model.mjs $(DEPS_STAMP)
 
 $(BUILD)/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/obj/%.o: %.c $(DEPS_STAMP) $(GEN)
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP) $(GEN)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 bin/kith: $(OBJ) $(CLIOBJ)
 	@mkdir -p bin
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
 
 $(BUILD)/unit-tests: $(OBJ) $(TESTOBJ)
-	$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion $(LDLIBS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

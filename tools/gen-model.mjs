@@ -43,9 +43,9 @@ for (const f of fs.readdirSync(dir).sort()) {
   if (!f.startsWith('StructureDefinition-') || !f.endsWith('.json')) continue;
   const sd = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
   if (sd.resourceType !== 'StructureDefinition') continue;
+  // specializations, plus the abstract roots (Resource, Element) that have no derivation
   if (sd.derivation !== 'specialization' && !(sd.abstract && !sd.derivation)) continue;
   if (!['resource', 'complex-type', 'primitive-type'].includes(sd.kind)) continue;
-  if (sd.derivation === 'constraint') continue;
   sds.set(sd.type || sd.id, sd);
 }
 if (sds.size < 200) fail(`only ${sds.size} base StructureDefinitions found in ${dir}`);
@@ -190,7 +190,7 @@ for (const t of typeList) {
   });
   keys.sort((a, b) => byteCmp(a.key, b.key));
   for (let i = 1; i < keys.length; i++) if (keys[i].key === keys[i - 1].key) fail(`${t.name}: duplicate ${keys[i].key}`);
-  if (keys.length > 65535) fail(`${t.name}: too many properties`);
+  if (keys.length >= 65535) fail(`${t.name}: too many properties`); /* validate.c numbers them 1..65535 */
   typeRows.push([str(t.name), elemRows.length, slotRows.length, keys.length, t.slots.length,
     `FHIR_KIND_${t.kind}`, `FHIR_PRIM_${t.prim}`, `FHIR_JSON_${t.json}`, str(t.regex)]);
   for (const k of keys) elemRows.push([str(k.key), k.type, k.slot, k.flags]);

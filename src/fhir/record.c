@@ -104,6 +104,8 @@ static kith_rc write_version(store_conn *c, const char *type, const char *id_in,
     snprintf(vid, sizeof vid, "%lld", (long long)version);
     json_set(meta, "versionId", json_new_string(vid));
     json_set(meta, "lastUpdated", json_new_string(now));
+    static const char *const FRONT[] = {"resourceType", "id", "meta", NULL};
+    json_move_to_front(res, FRONT);
 
     size_t len = 0;
     char *text = json_to_text(res, &len);

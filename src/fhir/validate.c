@@ -29,14 +29,16 @@
 
 #include "fhir/model.h"
 
-#define PATH_CAP 4096        /* bytes of location kept; longer ones end in "..." */
-#define SHOW_MAX 64          /* bytes of an offending value or name quoted in diagnostics */
-#define STRING_MAX (1 << 20) /* FHIR: strings SHALL NOT exceed 1 MiB */
+#define PATH_CAP 4096            /* bytes of location kept; longer ones end in "..." */
+#define SHOW_MAX 64              /* bytes of an offending value or name quoted in diagnostics */
+#define STRING_MAX (1 << 20)     /* FHIR: strings SHALL NOT exceed 1 MiB */
+#define MAX_DEPTH JSON_MAX_DEPTH /* objects within objects; parsed trees stay below it */
 
 typedef struct vctx {
     fhir_issues *issues;
     size_t errors_before;            /* issues->errors when the walk started */
     bool stop;                       /* too many errors: stop walking */
+    int depth;                       /* objects being checked */
     const fhir_type *element_type;   /* "Element": what a primitive's _name holds */
     const fhir_type *extension_type; /* "Extension", for ext-1 */
     int ext_value_slot, ext_extension_slot;
@@ -584,9 +586,8 @@ static void check_prim_ext(vctx *c, const fhir_elem *e, const json_value *v, con
     }
 }
 
-/* An object of type t; is_resource when it is a resource whose
- * resourceType was already checked. */
-static void check_object(vctx *c, const fhir_type *t, const json_value *obj, bool is_resource) {
+/* The members of object obj of type t (see check_object). */
+static void check_members(vctx *c, const fhir_type *t, const json_value *obj, bool is_resource) {
     uint16_t seen[FHIR_MAX_SLOTS]; /* slot -> 1 + index of the property that filled it */
     const fhir_elem *elems = &fhir_model_elems[t->elems];
     assert(t->n_slots <= FHIR_MAX_SLOTS);
@@ -643,6 +644,19 @@ static void check_object(vctx *c, const fhir_type *t, const json_value *obj, boo
     }
 }
 
+/* An object of type t; is_resource when it is a resource whose
+ * resourceType was already checked. Trees built in code rather than parsed
+ * are not depth-capped by json.h, so the recursion is capped here too. */
+static void check_object(vctx *c, const fhir_type *t, const json_value *obj, bool is_resource) {
+    if(c->depth >= MAX_DEPTH) {
+        issue(c, "invalid", "Nested more than %d objects deep", MAX_DEPTH);
+        return;
+    }
+    c->depth++;
+    check_members(c, t, obj, is_resource);
+    c->depth--;
+}
+
 /* A resource: a JSON object typed by its resourceType. */
 static void check_resource(vctx *c, const json_value *v) {
     json_kind k = json_kind_of(v);
@@ -682,6 +696,7 @@ kith_rc fhir_validate(const json_value *resource, fhir_issues *issues) {
     c.issues = issues;
     c.errors_before = issues->errors;
     c.stop = false;
+    c.depth = 0;
     c.element_type = fhir_type_find("Element");
     c.extension_type = fhir_type_find("Extension");
     assert(c.element_type && c.extension_type);

@@ -46,6 +46,7 @@ typedef struct request_ctx {
 } request_ctx;
 
 static _Atomic uint64_t request_counter;
+static _Atomic long in_flight; /* requests started and not yet completed */
 static unsigned request_prefix;
 
 const char *http_header_get(const http_request *req, const char *name) {
@@ -188,6 +189,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if(!rc) return MHD_NO; /* on_uri always makes one */
     if(!rc->started) {
         rc->started = true;
+        atomic_fetch_add(&in_flight, 1);
         buf_init(&rc->body, s->opt.max_body);
         rc->t0 = clock_mono_us();
         const char *given = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
@@ -259,6 +261,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     request_ctx *rc = *con_cls;
     if(!rc) return;
+    if(rc->started) atomic_fetch_sub(&in_flight, 1);
     buf_free(&rc->body);
     free(rc->uri);
     free(rc);
@@ -299,12 +302,12 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
     s->opt = *opt;
     s->fn = fn;
     s->ctx = ctx;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    s->d = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &sin,
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    s->d = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                            on_mhd_error, s, MHD_OPTION_SOCK_ADDR, &sin,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 4),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_EXTERNAL_LOGGER,
-                            on_mhd_error, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if(!s->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)", opt->bind, opt->port);
         free(s);
@@ -318,8 +321,11 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
 
 void http_stop(http_server *s) {
     if(!s) return;
+    /* Stop accepting, then give requests in flight up to 10 s to finish
+     * (idle keep-alive connections do not count) before closing. */
     MHD_socket fd = MHD_quiesce_daemon(s->d);
     if(fd != MHD_INVALID_SOCKET) close(fd);
+    for(int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++) usleep(10000);
     MHD_stop_daemon(s->d);
     free(s);
 }

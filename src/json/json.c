@@ -321,6 +321,38 @@ void json_append(json_value *arr, json_value *val) {
     json_object_array_add(arr, val);
 }
 
+void json_move_to_front(json_value *obj, const char *const *keys) {
+    if(!obj || json_object_get_type(obj) != json_type_object) return;
+    size_t n = (size_t)json_object_object_length(obj), k = 0;
+    char **names = xmalloc((n ? n : 1) * sizeof *names);
+    json_object **vals = xmalloc((n ? n : 1) * sizeof *vals);
+    json_iter it = json_iter_start(obj);
+    const char *key;
+    json_value *val;
+    while(json_iter_next(&it, &key, &val)) {
+        names[k] = xstrdup(key);
+        vals[k] = json_object_get(val); /* keep it alive across the delete */
+        k++;
+    }
+    for(size_t i = 0; i < k; i++) json_object_object_del(obj, names[i]);
+    bool *done = xcalloc(k ? k : 1, sizeof *done);
+    for(const char *const *want = keys; *want; want++) {
+        for(size_t i = 0; i < k; i++) {
+            if(!done[i] && strcmp(names[i], *want) == 0) {
+                json_object_object_add(obj, names[i], vals[i]);
+                done[i] = true;
+            }
+        }
+    }
+    for(size_t i = 0; i < k; i++) {
+        if(!done[i]) json_object_object_add(obj, names[i], vals[i]);
+        free(names[i]);
+    }
+    free(done);
+    free(names);
+    free(vals);
+}
+
 char *json_to_text(const json_value *v, size_t *len) {
     size_t n = 0;
     const char *t = json_object_to_json_string_length((json_object *)v, TO_FLAGS, &n);

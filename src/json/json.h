@@ -84,6 +84,9 @@ json_value *json_new_number_text(const char *text); /* keeps text exactly */
 void json_set(json_value *obj, const char *key, json_value *val);
 void json_remove(json_value *obj, const char *key);
 void json_append(json_value *arr, json_value *val);
+/* Reorder obj's members so that those named in keys (NULL-terminated) come
+ * first, in that order; the others keep their order after them. */
+void json_move_to_front(json_value *obj, const char *const *keys);
 
 /* Serialise compactly (no whitespace, '/' unescaped). Caller frees. */
 char *json_to_text(const json_value *v, size_t *len);

@@ -135,3 +135,15 @@ Test(json, building_and_iterating) {
     json_free(copy);
     json_free(o);
 }
+
+Test(json, move_to_front_keeps_the_rest_in_order) {
+    json_value *v = NULL;
+    const char *in = "{\"name\":[1],\"meta\":{\"a\":1.50},\"gender\":\"female\",\"id\":\"x\",\"resourceType\":\"Patient\"}";
+    cr_assert_eq(json_parse(in, strlen(in), &v, NULL, 0), KITH_OK);
+    static const char *const front[] = {"resourceType", "id", "meta", NULL};
+    json_move_to_front(v, front);
+    char *t = json_to_text(v, NULL);
+    cr_assert_str_eq(t, "{\"resourceType\":\"Patient\",\"id\":\"x\",\"meta\":{\"a\":1.50},\"name\":[1],\"gender\":\"female\"}");
+    free(t);
+    json_free(v);
+}

@@ -447,6 +447,28 @@ Test(validate, deep_nesting) {
     buf_free(&b);
 }
 
+Test(validate, deep_trees_built_in_code) {
+    /* json.h caps the depth of parsed text only; a tree built in code can go deeper */
+    json_value *root = json_new_object();
+    json_set(root, "resourceType", json_new_string("Patient"));
+    json_value *parent = root;
+    for(int i = 0; i < 300; i++) {
+        json_value *arr = json_new_array(), *ext = json_new_object();
+        json_set(ext, "url", json_new_string("u"));
+        json_append(arr, ext);
+        json_set(parent, "extension", arr);
+        parent = ext;
+    }
+    json_set(parent, "valueBoolean", json_new_bool(true));
+    fhir_issues is = FHIR_ISSUES_INIT;
+    cr_expect_eq(fhir_validate(root, &is), KITH_EINVALID);
+    cr_assert_eq(is.n, 1);
+    cr_expect_str_eq(is.v[0].code, "invalid");
+    cr_expect(strstr(is.v[0].diagnostics, "deep") != NULL);
+    fhir_issues_free(&is);
+    json_free(root);
+}
+
 Test(validate, long_names_are_truncated) {
     buf b = BUF_INIT;
     buf_puts(&b, "{\"resourceType\":\"Patient\",\"name\":[{\"");
