@@ -31,7 +31,7 @@
 
 #define PATH_CAP 4096            /* bytes of location kept; longer ones end in "..." */
 #define SHOW_MAX 64              /* bytes of an offending value or name quoted in diagnostics */
-#define STRING_MAX (1 << 20)     /* FHIR: strings SHALL NOT exceed 1 MiB */
+#define STRING_MAX (1 << 20)     /* FHIR: strings SHALL NOT exceed 1 MiB (base64Binary, xhtml may) */
 #define MAX_DEPTH JSON_MAX_DEPTH /* objects within objects; parsed trees stay below it */
 
 typedef struct vctx {
@@ -215,7 +215,7 @@ static bool day(scan *s) {
 }
 
 /* hh:mm:ss(.fff)? */
-static bool clock(scan *s) {
+static bool time_of_day(scan *s) {
     int h, m, sec;
     if(!digits(s, 2, &h) || h > 23 || !eat(s, ':')) return false;
     if(!digits(s, 2, &m) || m > 59 || !eat(s, ':')) return false;
@@ -239,13 +239,13 @@ static bool date_like(scan *s, fhir_prim prim) {
     if(!year(s)) return false;
     if(prim == FHIR_PRIM_INSTANT) {
         if(!eat(s, '-') || !month(s) || !eat(s, '-') || !day(s)) return false;
-        return eat(s, 'T') && clock(s) && zone(s) && s->p == s->end;
+        return eat(s, 'T') && time_of_day(s) && zone(s) && s->p == s->end;
     }
     if(eat(s, '-')) {
         if(!month(s)) return false;
         if(eat(s, '-')) {
             if(!day(s)) return false;
-            if(prim == FHIR_PRIM_DATETIME && eat(s, 'T') && !(clock(s) && zone(s))) return false;
+            if(prim == FHIR_PRIM_DATETIME && eat(s, 'T') && !(time_of_day(s) && zone(s))) return false;
         }
     }
     return s->p == s->end;
@@ -409,7 +409,7 @@ static bool string_format_ok(fhir_prim prim, const unsigned char *p, size_t n) {
     case FHIR_PRIM_DATE:
     case FHIR_PRIM_DATETIME:
     case FHIR_PRIM_INSTANT: return date_like(&s, (fhir_prim)prim);
-    case FHIR_PRIM_TIME: return clock(&s) && s.p == s.end;
+    case FHIR_PRIM_TIME: return time_of_day(&s) && s.p == s.end;
     case FHIR_PRIM_XHTML: return xhtml_ok(p, n);
     default: return true;
     }
@@ -462,7 +462,7 @@ static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
         size_t n = json_string_len(v);
         if(n == 0) {
             issue(c, "value", "Empty string for %s: leave the element out instead", type_name(t));
-        } else if(n > STRING_MAX && t->prim != FHIR_PRIM_BASE64BINARY) {
+        } else if(n > STRING_MAX && t->prim != FHIR_PRIM_BASE64BINARY && t->prim != FHIR_PRIM_XHTML) {
             issue(c, "value", "%s value longer than %d bytes", type_name(t), STRING_MAX);
         } else if(!string_format_ok((fhir_prim)t->prim, p, n)) {
             issue(c, "value", "Invalid %s '%.*s%s'", type_name(t), show_len((const char *)p, n), (const char *)p,

@@ -542,9 +542,88 @@ done:
     return data;
 }
 
-Test(validate, official_examples, .timeout = 120) {
+static const char *package_dir(void) {
     const char *dir = getenv("KITH_FHIR_PACKAGE");
-    if(!dir || !*dir) dir = "node_modules/hl7.fhir.r4.examples";
+    return dir && *dir ? dir : "node_modules/hl7.fhir.r4.examples";
+}
+
+/* An official example, parsed; caller frees. */
+static json_value *load_example(const char *file) {
+    char path[4096];
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/%s", package_dir(), file);
+    char *text = read_small_file(path, 1000000, &len);
+    cr_assert_not_null(text, "cannot read %s (set KITH_FHIR_PACKAGE)", path);
+    json_value *v = NULL;
+    cr_assert_eq(json_parse(text, len, &v, NULL, 0), KITH_OK, "%s does not parse", path);
+    free(text);
+    return v;
+}
+
+/* A copy of example with member key of the object at `at` set to val
+ * (NULL: removed), expected to give one issue (code, expression). */
+static void expect_mutation(const json_value *example, json_value *at_copy(json_value *), const char *key,
+                            json_value *val, const char *code, const char *expression) {
+    json_value *v = json_copy(example);
+    json_value *at = at_copy(v);
+    if(val)
+        json_set(at, key, val);
+    else
+        json_remove(at, key);
+    fhir_issues is = FHIR_ISSUES_INIT;
+    cr_expect_eq(fhir_validate(v, &is), KITH_EINVALID, "%s", expression);
+    if(is.n != 1) print_issues(&is);
+    cr_assert_eq(is.n, 1, "%s: %zu issues", expression, is.n);
+    cr_expect_str_eq(is.v[0].code, code);
+    cr_expect_str_eq(is.v[0].expression, expression);
+    fhir_issues_free(&is);
+    json_free(v);
+}
+
+static json_value *at_root(json_value *v) {
+    return v;
+}
+
+static json_value *at_name0(json_value *v) {
+    return json_array_at(json_get(v, "name"), 0);
+}
+
+static json_value *at_value_quantity(json_value *v) {
+    return json_get(v, "valueQuantity");
+}
+
+Test(validate, mutated_official_examples) {
+    json_value *pat = load_example("Patient-example.json");
+    json_value *obs = load_example("Observation-example.json");
+    fhir_issues is = FHIR_ISSUES_INIT;
+    cr_assert_eq(fhir_validate(pat, &is), KITH_OK);
+    cr_assert_eq(fhir_validate(obs, &is), KITH_OK);
+    fhir_issues_free(&is);
+
+    expect_mutation(pat, at_root, "birthDate", json_new_string("1974-02-30T"), "value", "Patient.birthDate");
+    expect_mutation(pat, at_root, "active", json_new_string("true"), "structure", "Patient.active");
+    expect_mutation(pat, at_root, "id", json_new_string("example#1"), "value", "Patient.id");
+    expect_mutation(pat, at_root, "colour", json_new_string("blue"), "structure", "Patient.colour");
+    expect_mutation(pat, at_name0, "foo", json_new_bool(true), "structure", "Patient.name[0].foo");
+    expect_mutation(pat, at_name0, "family", json_new_int(7), "structure", "Patient.name[0].family");
+    json_value *family = json_new_array();
+    json_append(family, json_new_string("Chalmers"));
+    expect_mutation(pat, at_name0, "family", family, "structure", "Patient.name[0].family");
+    expect_mutation(pat, at_root, "deceasedDateTime", json_new_string("2020-01-01"), "invalid",
+                    "Patient.deceasedDateTime");
+
+    expect_mutation(obs, at_root, "status", NULL, "required", "Observation.status");
+    expect_mutation(obs, at_root, "valueString", json_new_string("185 lbs"), "invalid", "Observation.valueString");
+    expect_mutation(obs, at_value_quantity, "value", json_new_string("185"), "structure",
+                    "Observation.valueQuantity.value");
+    expect_mutation(obs, at_value_quantity, "comparator", json_new_string("< "), "value",
+                    "Observation.valueQuantity.comparator");
+    json_free(pat);
+    json_free(obs);
+}
+
+Test(validate, official_examples, .timeout = 120) {
+    const char *dir = package_dir();
     DIR *d = opendir(dir);
     cr_assert_not_null(d, "cannot open %s (set KITH_FHIR_PACKAGE)", dir);
     size_t total = 0, failed = 0, unexpected = 0;
