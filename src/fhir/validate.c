@@ -199,19 +199,21 @@ static bool some_digits(scan *s) {
     return true;
 }
 
-static bool year(scan *s) {
-    int y;
-    return digits(s, 4, &y) && y > 0; /* 0001..9999 */
+static bool year(scan *s, int *y) {
+    return digits(s, 4, y) && *y > 0; /* 0001..9999 */
 }
 
-static bool month(scan *s) {
-    int m;
-    return digits(s, 2, &m) && m >= 1 && m <= 12;
+static bool month(scan *s, int *m) {
+    return digits(s, 2, m) && *m >= 1 && *m <= 12;
 }
 
-static bool day(scan *s) {
+/* A day that exists in that month of that year (no 30 February). */
+static bool day(scan *s, int y, int m) {
+    static const int DAYS[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     int d;
-    return digits(s, 2, &d) && d >= 1 && d <= 31;
+    if(!digits(s, 2, &d) || d < 1 || d > DAYS[m - 1]) return false;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return !(m == 2 && d == 29 && !leap);
 }
 
 /* hh:mm:ss(.fff)? */
@@ -236,15 +238,16 @@ static bool zone(scan *s) {
 /* date: YYYY(-MM(-DD)?)?; dateTime adds (Thh:mm:ss(.f)?zone)? after a full
  * date; instant requires all of it. */
 static bool date_like(scan *s, fhir_prim prim) {
-    if(!year(s)) return false;
+    int y, m;
+    if(!year(s, &y)) return false;
     if(prim == FHIR_PRIM_INSTANT) {
-        if(!eat(s, '-') || !month(s) || !eat(s, '-') || !day(s)) return false;
+        if(!eat(s, '-') || !month(s, &m) || !eat(s, '-') || !day(s, y, m)) return false;
         return eat(s, 'T') && time_of_day(s) && zone(s) && s->p == s->end;
     }
     if(eat(s, '-')) {
-        if(!month(s)) return false;
+        if(!month(s, &m)) return false;
         if(eat(s, '-')) {
-            if(!day(s)) return false;
+            if(!day(s, y, m)) return false;
             if(prim == FHIR_PRIM_DATETIME && eat(s, 'T') && !(time_of_day(s) && zone(s))) return false;
         }
     }

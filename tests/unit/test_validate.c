@@ -214,6 +214,14 @@ Test(validate, bad_dates) {
                  "Observation.issued");
 }
 
+Test(validate, days_that_do_not_exist) {
+    expect_issue("{'resourceType':'Patient','birthDate':'1999-02-30'}", "value", "Patient.birthDate");
+    expect_issue("{'resourceType':'Patient','birthDate':'1900-02-29'}", "value", "Patient.birthDate");
+    expect_issue("{'resourceType':'Patient','birthDate':'2023-04-31'}", "value", "Patient.birthDate");
+    expect_valid("{'resourceType':'Patient','birthDate':'2000-02-29'}");
+    expect_valid("{'resourceType':'Patient','birthDate':'2024-02-29'}");
+}
+
 /* One primitive value, tried as Parameters.parameter[0].value<type>. */
 typedef struct prim_case {
     const char *type;  /* "Date": the value[x] suffix */
