@@ -284,7 +284,10 @@ kith_rc record_create(store_conn *c, const char *type, json_value *res, const re
         free(ids);
     }
     char id[ID_UUID_LEN];
-    id_new_uuid(id);
+    if(o->new_id)
+        snprintf(id, sizeof id, "%s", o->new_id);
+    else
+        id_new_uuid(id);
     rc = write_version(c, type, id, 1, "POST", res, out);
     if(!rc) out->created = true;
     rc = finish(c, o, rc);
@@ -373,5 +376,78 @@ kith_rc record_delete(store_conn *c, const char *type, const char *id, const rec
         out->version = have + 1;
         snprintf(out->last_updated, sizeof out->last_updated, "%s", now);
     }
+    return finish(c, o, rc);
+}
+
+/* Resolve a conditional query to at most one id: *id set (caller frees) or
+ * NULL for no match; KITH_ECONFLICT when several match. */
+static kith_rc match_one(store_conn *c, const char *type, const char *query, char **id, fhir_issues *issues) {
+    char **ids = NULL;
+    size_t n = 0;
+    *id = NULL;
+    kith_rc rc = record_match(c, type, query, 2, &ids, &n, issues);
+    if(rc) return rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc;
+    if(n > 1) {
+        free_ids(ids, n);
+        fhir_issues_add(issues, "error", "multiple-matches", NULL,
+                        "the condition '%s' matches more than one %s", query, type);
+        return KITH_ECONFLICT;
+    }
+    if(n == 1) *id = ids[0];
+    free(ids);
+    return KITH_OK;
+}
+
+kith_rc record_update_conditional(store_conn *c, const char *type, const char *query, json_value *res,
+                                  const record_opts *o, record_result *out, fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    kith_rc rc = check_body(type, res, issues);
+    if(rc) return rc;
+    rc = begin(c, o);
+    if(rc) return rc;
+    char *id = NULL;
+    rc = match_one(c, type, query, &id, issues);
+    if(rc) return finish(c, o, rc);
+    record_opts inner = *o;
+    inner.in_transaction = true;
+    const char *body_id = json_string(json_get(res, "id"));
+    if(id) {
+        if(body_id && strcmp(body_id, id) != 0) {
+            fhir_issues_add(issues, "error", "invalid", "id", "the body's id '%s' differs from the matched %s/%s",
+                            body_id, type, id);
+            free(id);
+            return finish(c, o, KITH_EINVAL);
+        }
+        json_set(res, "id", json_new_string(id));
+        rc = record_update(c, type, id, res, &inner, out, issues);
+    } else if(body_id) {
+        char copy[72];
+        snprintf(copy, sizeof copy, "%s", body_id);
+        rc = record_update(c, type, copy, res, &inner, out, issues);
+    } else {
+        rc = record_create(c, type, res, &inner, out, issues);
+    }
+    free(id);
+    rc = finish(c, o, rc);
+    if(rc) record_result_free(out);
+    return rc;
+}
+
+kith_rc record_delete_conditional(store_conn *c, const char *type, const char *query, const record_opts *o,
+                                  record_result *out, fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    kith_rc rc = begin(c, o);
+    if(rc) return rc;
+    char *id = NULL;
+    rc = match_one(c, type, query, &id, issues);
+    if(rc || !id) return finish(c, o, rc);
+    record_opts inner = *o;
+    inner.in_transaction = true;
+    rc = record_delete(c, type, id, &inner, out, issues);
+    free(id);
     return finish(c, o, rc);
 }

@@ -21,6 +21,7 @@ typedef struct record_opts {
     const char *if_match;      /* an ETag (W/"3" or 3) that the current version must have, or NULL */
     const char *if_none_exist; /* conditional create: a query such as "identifier=sys|val", or NULL */
     bool in_transaction;       /* caller has called store_begin and will commit */
+    const char *new_id;        /* record_create: use this id instead of a new one (NULL: new UUID) */
 } record_opts;
 
 typedef struct record_result {
@@ -49,6 +50,14 @@ kith_rc record_create(store_conn *c, const char *type, json_value *resource, con
 /* Create or update resource type/id (the body's id must equal id). */
 kith_rc record_update(store_conn *c, const char *type, const char *id, json_value *resource, const record_opts *o,
                       record_result *out, fhir_issues *issues);
+/* Conditional update (PUT type?query): no match creates (at the body's id
+ * if it has one), one match updates it, several give KITH_ECONFLICT. */
+kith_rc record_update_conditional(store_conn *c, const char *type, const char *query, json_value *resource,
+                                  const record_opts *o, record_result *out, fhir_issues *issues);
+/* Conditional delete (DELETE type?query): no match succeeds with out->id
+ * empty, one match deletes it, several give KITH_ECONFLICT. */
+kith_rc record_delete_conditional(store_conn *c, const char *type, const char *query, const record_opts *o,
+                                  record_result *out, fhir_issues *issues);
 /* Delete type/id: KITH_ENOTFOUND if it never existed; deleting a deleted
  * resource succeeds without a new version. */
 kith_rc record_delete(store_conn *c, const char *type, const char *id, const record_opts *o, record_result *out,

@@ -24,6 +24,7 @@
 #include "base/clock.h"
 #include "base/mem.h"
 #include "base/url.h"
+#include "fhir/bundle.h"
 #include "fhir/capability.h"
 #include "fhir/model.h"
 #include "fhir/outcome.h"
@@ -249,14 +250,17 @@ static void do_read(store_conn *c, const http_request *req, http_response *res, 
     store_resource_free(&r);
 }
 
-static void do_create(store_conn *c, const http_request *req, http_response *res, const char *type) {
+static void do_create(store_conn *c, const http_request *req, http_response *res, const char *type,
+                      const rest_tx *tx) {
     res->route = "fhir.create";
     if(!check_content_type(req, res)) return;
     json_value *body = parse_body(req, res);
     if(!body) return;
     fhir_issues is = FHIR_ISSUES_INIT;
     record_result r;
-    record_opts o = {.if_none_exist = http_header_get(req, "If-None-Exist")};
+    record_opts o = {.if_none_exist = http_header_get(req, "If-None-Exist"),
+                     .in_transaction = tx != NULL,
+                     .new_id = tx ? tx->new_id : NULL};
     kith_rc rc = record_create(c, type, body, &o, &r, &is);
     if(rc)
         reply_rc(res, rc, &is, "create failed");
@@ -268,15 +272,16 @@ static void do_create(store_conn *c, const http_request *req, http_response *res
 }
 
 static void do_update(store_conn *c, const http_request *req, http_response *res, const char *type,
-                      const char *id) {
-    res->route = "fhir.update";
+                      const char *id, const rest_tx *tx) {
+    res->route = id ? "fhir.update" : "fhir.update-conditional";
     if(!check_content_type(req, res)) return;
     json_value *body = parse_body(req, res);
     if(!body) return;
     fhir_issues is = FHIR_ISSUES_INIT;
     record_result r;
-    record_opts o = {.if_match = http_header_get(req, "If-Match")};
-    kith_rc rc = record_update(c, type, id, body, &o, &r, &is);
+    record_opts o = {.if_match = http_header_get(req, "If-Match"), .in_transaction = tx != NULL};
+    kith_rc rc = id ? record_update(c, type, id, body, &o, &r, &is)
+                    : record_update_conditional(c, type, req->query, body, &o, &r, &is);
     if(rc)
         reply_rc(res, rc, &is, "update failed");
     else
@@ -287,18 +292,23 @@ static void do_update(store_conn *c, const http_request *req, http_response *res
 }
 
 static void do_delete(store_conn *c, const http_request *req, http_response *res, const char *type,
-                      const char *id) {
-    res->route = "fhir.delete";
+                      const char *id, const rest_tx *tx) {
+    res->route = id ? "fhir.delete" : "fhir.delete-conditional";
     fhir_issues is = FHIR_ISSUES_INIT;
     record_result r;
-    record_opts o = {.if_match = http_header_get(req, "If-Match")};
-    kith_rc rc = record_delete(c, type, id, &o, &r, &is);
+    record_opts o = {.if_match = http_header_get(req, "If-Match"), .in_transaction = tx != NULL};
+    kith_rc rc = id ? record_delete(c, type, id, &o, &r, &is)
+                    : record_delete_conditional(c, type, req->query, &o, &r, &is);
+    if(!id && !rc) id = r.id[0] ? r.id : NULL;
     if(rc) {
         reply_rc(res, rc, &is, "delete failed");
     } else {
-        set_version_headers(res, req, type, id, r.version, r.last_updated[0] ? r.last_updated : NULL, false);
-        fhir_issues_add(&is, "information", "informational", NULL,
-                        r.unchanged ? "%s/%s was already deleted" : "Deleted %s/%s", type, id);
+        if(id) set_version_headers(res, req, type, id, r.version, r.last_updated[0] ? r.last_updated : NULL, false);
+        if(!id)
+            fhir_issues_add(&is, "information", "informational", NULL, "no %s matched: nothing to delete", type);
+        else
+            fhir_issues_add(&is, "information", "informational", NULL,
+                            r.unchanged ? "%s/%s was already deleted" : "Deleted %s/%s", type, id);
         reply_outcome(res, 200, &is);
     }
     record_result_free(&r);
@@ -615,7 +625,10 @@ static bool is_get(const char *m) {
 }
 
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
-    fhir_rest *api = ctx;
+    fhir_rest_dispatch(ctx, req, res, NULL);
+}
+
+void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *res, const rest_tx *tx) {
     const char *m = req->method;
     if(strcmp(req->path, "/readyz") == 0) {
         res->route = "readyz";
@@ -660,9 +673,11 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         goto done;
     }
     if(nseg == 0) {
-        res->route = "fhir.system";
-        if(strcmp(m, "POST") == 0)
-            reply_error(res, 501, "not-supported", "batch and transaction Bundles are not supported yet");
+        res->route = "fhir.bundle";
+        if(strcmp(m, "POST") == 0 && !tx)
+            fhir_bundle_handle(api, c, req, res);
+        else if(tx)
+            reply_error(res, 400, "not-supported", "a Bundle entry cannot post another Bundle to the base");
         else
             method_not_allowed(res, "POST", "the FHIR base");
         goto done;
@@ -703,9 +718,13 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         if(is_get(m))
             do_search(c, req, res, type);
         else if(strcmp(m, "POST") == 0)
-            do_create(c, req, res, type);
+            do_create(c, req, res, type, tx);
+        else if(strcmp(m, "PUT") == 0 && req->query[0])
+            do_update(c, req, res, type, NULL, tx);
+        else if(strcmp(m, "DELETE") == 0 && req->query[0])
+            do_delete(c, req, res, type, NULL, tx);
         else
-            method_not_allowed(res, "GET, POST", type);
+            method_not_allowed(res, "GET, POST, PUT (conditional), DELETE (conditional)", type);
         goto done;
     }
     if(nseg == 2 && strcmp(seg[1], "_search") == 0) {
@@ -731,9 +750,9 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         if(is_get(m))
             do_read(c, req, res, type, id, 0);
         else if(strcmp(m, "PUT") == 0)
-            do_update(c, req, res, type, id);
+            do_update(c, req, res, type, id, tx);
         else if(strcmp(m, "DELETE") == 0)
-            do_delete(c, req, res, type, id);
+            do_delete(c, req, res, type, id, tx);
         else if(strcmp(m, "PATCH") == 0) {
             res->route = "fhir.patch";
             reply_error(res, 501, "not-supported", "PATCH is not supported yet");

@@ -50,7 +50,10 @@ static _Atomic long in_flight; /* requests started and not yet completed */
 static unsigned request_prefix;
 
 const char *http_header_get(const http_request *req, const char *name) {
-    return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
+    if(req->conn) return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
+    for(size_t i = 0; i < req->nheaders; i++)
+        if(strcasecmp(req->headers[i].name, name) == 0) return req->headers[i].value;
+    return NULL;
 }
 
 const char *http_param_get(const http_request *req, const char *name) {
@@ -67,7 +70,7 @@ void http_response_header(http_response *res, const char *name, const char *valu
 }
 
 /* Split the raw query (after '?') into decoded parameters. */
-static void parse_query(const char *q, http_param **out, size_t *n) {
+void http_parse_query(const char *q, http_param **out, size_t *n) {
     *out = NULL;
     *n = 0;
     if(!q || !*q) return;
@@ -97,7 +100,7 @@ static void parse_query(const char *q, http_param **out, size_t *n) {
     }
 }
 
-static void free_params(http_param *p, size_t n) {
+void http_params_free(http_param *p, size_t n) {
     for(size_t i = 0; i < n; i++) {
         free(p[i].name);
         free(p[i].value);
@@ -171,7 +174,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const http_req
     return ok;
 }
 
-static void response_free(http_response *res) {
+void http_response_free(http_response *res) {
     buf_free(&res->body);
     for(size_t i = 0; i < res->nheaders; i++) {
         free(res->headers[i].name);
@@ -233,7 +236,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     snprintf(base, sizeof base, "http://%s", host && strlen(host) < 250 ? host : "localhost");
     req.base_url = base;
     req.query = raw_query;
-    parse_query(raw_query, &req.params, &req.nparams);
+    http_parse_query(raw_query, &req.params, &req.nparams);
     res.body = (buf)BUF_INIT;
     res.route = "other";
 
@@ -249,8 +252,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     size_t bytes = res.body.len;
     enum MHD_Result ok = send_response(conn, &req, &res, rc);
     if(s->opt.log_requests) log_request(&req, &res, clock_mono_us() - rc->t0, bytes);
-    response_free(&res);
-    free_params(req.params, req.nparams);
+    http_response_free(&res);
+    http_params_free(req.params, req.nparams);
     free(path);
     return ok;
 }

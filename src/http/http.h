@@ -21,6 +21,10 @@ typedef struct http_param {
     char *value; /* percent-decoded */
 } http_param;
 
+typedef struct http_header {
+    char *name, *value;
+} http_header;
+
 typedef struct http_request {
     const char *method;
     const char *path;   /* percent-decoded path without the query */
@@ -31,12 +35,10 @@ typedef struct http_request {
     size_t body_len;
     const char *request_id;
     const char *base_url; /* e.g. "http://localhost:8080" from the Host header */
-    void *conn;           /* opaque */
+    void *conn;           /* opaque; NULL for a request made inside Kith (a Bundle entry) */
+    const http_header *headers; /* headers of a request made inside Kith (conn NULL) */
+    size_t nheaders;
 } http_request;
-
-typedef struct http_header {
-    char *name, *value;
-} http_header;
 
 typedef struct http_response {
     int status;
@@ -51,6 +53,12 @@ typedef struct http_response {
 const char *http_header_get(const http_request *req, const char *name);
 /* First query parameter called name, or NULL. Borrowed. */
 const char *http_param_get(const http_request *req, const char *name);
+/* Split a raw query string into decoded parameters (caller frees with
+ * http_params_free). */
+void http_parse_query(const char *query, http_param **out, size_t *n);
+void http_params_free(http_param *p, size_t n);
+/* Free what a response owns (body and headers). */
+void http_response_free(http_response *res);
 /* Add a response header; name and value are copied. */
 void http_response_header(http_response *res, const char *name, const char *value);
 

@@ -97,8 +97,10 @@ export async function startServer({ dbPath, args = [], quiet = true } = {}) {
   async function waitExit(signal) {
     if (exited) return exited;
     proc.kill(signal);
-    const timeout = new Promise((resolve) => setTimeout(() => resolve(null), STOP_TIMEOUT_MS));
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS); });
     const r = await Promise.race([exitPromise, timeout]);
+    clearTimeout(timer);
     if (!r) {
       proc.kill('SIGKILL');
       await exitPromise;
