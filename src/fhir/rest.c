@@ -28,6 +28,7 @@
 #include "fhir/capability.h"
 #include "fhir/model.h"
 #include "fhir/outcome.h"
+#include "fhir/patch.h"
 #include "fhir/record.h"
 #include "json/json.h"
 
@@ -313,6 +314,62 @@ static void do_delete(store_conn *c, const http_request *req, http_response *res
     }
     record_result_free(&r);
     fhir_issues_free(&is);
+}
+
+static void do_patch(store_conn *c, const http_request *req, http_response *res, const char *type, const char *id,
+                     const rest_tx *tx) {
+    res->route = "fhir.patch";
+    const char *ct = http_header_get(req, "Content-Type");
+    size_t ctn = ct ? strcspn(ct, ";") : 0;
+    if(!ct || !(ctn == 27 && strncasecmp(ct, "application/json-patch+json", 27) == 0)) {
+        if(media_is_json(ct))
+            reply_error(res, 501, "not-supported", "FHIRPath Patch is not supported yet: send application/json-patch+json");
+        else
+            reply_error(res, 415, "not-supported", "PATCH takes application/json-patch+json, not %s", ct ? ct : "(none)");
+        return;
+    }
+    json_value *patch = parse_body(req, res);
+    if(!patch) return;
+    fhir_issues is = FHIR_ISSUES_INIT;
+    record_result r = {0};
+    json_value *doc = NULL;
+    store_resource cur = {0};
+    bool own_tx = !tx;
+    kith_rc rc = own_tx ? store_begin(c) : KITH_OK;
+    if(rc) {
+        reply_rc(res, rc, &is, "patch failed");
+        goto done;
+    }
+    rc = store_read(c, type, id, 0, &cur);
+    if(rc) {
+        if(rc == KITH_ENOTFOUND) fhir_issues_add(&is, "error", "not-found", NULL, "%s/%s is not known", type, id);
+        if(rc == KITH_EGONE) fhir_issues_add(&is, "error", "deleted", NULL, "%s/%s was deleted", type, id);
+        goto fail;
+    }
+    if(json_parse(cur.body, cur.body_len, &doc, NULL, 0)) {
+        rc = KITH_EINTERNAL;
+        goto fail;
+    }
+    rc = json_patch_apply(doc, patch, &is);
+    if(rc) {
+        if(rc == KITH_ECONFLICT) rc = KITH_EINVALID; /* a failed test is 422 */
+        goto fail;
+    }
+    record_opts o = {.if_match = http_header_get(req, "If-Match"), .in_transaction = true};
+    rc = record_update(c, type, id, doc, &o, &r, &is);
+    if(rc) goto fail;
+    if(own_tx && (rc = store_commit(c))) goto fail;
+    reply_written(res, req, 200, type, &r, "Patched");
+    goto done;
+fail:
+    if(own_tx) store_rollback(c);
+    reply_rc(res, rc, &is, "patch failed");
+done:
+    record_result_free(&r);
+    store_resource_free(&cur);
+    fhir_issues_free(&is);
+    json_free(doc);
+    json_free(patch);
 }
 
 /* ---- bundles ------------------------------------------------------------ */
@@ -753,11 +810,10 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
             do_update(c, req, res, type, id, tx);
         else if(strcmp(m, "DELETE") == 0)
             do_delete(c, req, res, type, id, tx);
-        else if(strcmp(m, "PATCH") == 0) {
-            res->route = "fhir.patch";
-            reply_error(res, 501, "not-supported", "PATCH is not supported yet");
-        } else
-            method_not_allowed(res, "GET, PUT, DELETE", "a resource");
+        else if(strcmp(m, "PATCH") == 0)
+            do_patch(c, req, res, type, id, tx);
+        else
+            method_not_allowed(res, "GET, PUT, PATCH, DELETE", "a resource");
         goto done;
     }
     if(strcmp(seg[2], "_history") != 0 || nseg > 4) {

@@ -321,6 +321,29 @@ void json_append(json_value *arr, json_value *val) {
     json_object_array_add(arr, val);
 }
 
+void json_array_insert(json_value *arr, size_t idx, json_value *val) {
+    size_t n = json_object_array_length(arr);
+    if(idx >= n) {
+        json_object_array_add(arr, val);
+        return;
+    }
+    json_object_array_add(arr, NULL);
+    for(size_t i = n; i > idx; i--) json_object_array_put_idx(arr, i, json_object_get(json_object_array_get_idx(arr, i - 1)));
+    json_object_array_put_idx(arr, idx, val);
+}
+
+void json_array_set(json_value *arr, size_t idx, json_value *val) {
+    json_object_array_put_idx(arr, idx, val);
+}
+
+void json_array_remove(json_value *arr, size_t idx) {
+    json_object_array_del_idx(arr, idx, 1);
+}
+
+json_value *json_retain(json_value *v) {
+    return json_object_get(v);
+}
+
 void json_move_to_front(json_value *obj, const char *const *keys) {
     if(!obj || json_object_get_type(obj) != json_type_object) return;
     size_t n = (size_t)json_object_object_length(obj), k = 0;

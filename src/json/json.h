@@ -84,6 +84,13 @@ json_value *json_new_number_text(const char *text); /* keeps text exactly */
 void json_set(json_value *obj, const char *key, json_value *val);
 void json_remove(json_value *obj, const char *key);
 void json_append(json_value *arr, json_value *val);
+/* Arrays: insert before index idx (idx == length appends), replace, remove. */
+void json_array_insert(json_value *arr, size_t idx, json_value *val);
+void json_array_set(json_value *arr, size_t idx, json_value *val);
+void json_array_remove(json_value *arr, size_t idx);
+/* Take an extra reference to v so that it outlives its removal from a
+ * container; release it with json_free. Returns v. */
+json_value *json_retain(json_value *v);
 /* Reorder obj's members so that those named in keys (NULL-terminated) come
  * first, in that order; the others keep their order after them. */
 void json_move_to_front(json_value *obj, const char *const *keys);
