@@ -1,9 +1,10 @@
 /*
  * capability.c — a CapabilityStatement that states exactly what Kith's
  * FHIR API implements today, generated from the type model: every concrete
- * R4 resource type with read, vread, update (and create-on-update), delete,
- * instance and type history, create (and conditional create), and type
- * search by _id and (where the type has one) identifier.
+ * R4 resource type with read, vread, update (create-on-update, conditional),
+ * JSON Patch, delete (conditional: single), instance and type history,
+ * create (conditional), and type search by _id and (where the type has one)
+ * identifier; at system level transaction, batch and history.
  */
 #include "fhir/capability.h"
 
@@ -22,7 +23,7 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                "\"implementation\":{\"description\":\"Kith shared care record\",\"url\":\"",
                now, version);
     buf_json_escape(out, base);
-    buf_puts(out, "\"},\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],"
+    buf_puts(out, "\"},\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],\"patchFormat\":[\"application/json-patch+json\"],"
                   "\"rest\":[{\"mode\":\"server\",\"resource\":[");
     size_t n = fhir_resource_type_count();
     for(size_t i = 0; i < n; i++) {
@@ -30,12 +31,12 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
         if(i) buf_putc(out, ',');
         buf_printf(out,
                    "{\"type\":\"%s\",\"interaction\":["
-                   "{\"code\":\"read\"},{\"code\":\"vread\"},{\"code\":\"update\"},{\"code\":\"delete\"},"
+                   "{\"code\":\"read\"},{\"code\":\"vread\"},{\"code\":\"update\"},{\"code\":\"patch\"},{\"code\":\"delete\"},"
                    "{\"code\":\"history-instance\"},{\"code\":\"history-type\"},{\"code\":\"create\"},"
                    "{\"code\":\"search-type\"}],"
                    "\"versioning\":\"versioned-update\",\"readHistory\":true,\"updateCreate\":true,"
-                   "\"conditionalCreate\":true,\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":false,"
-                   "\"conditionalDelete\":\"not-supported\",\"searchParam\":["
+                   "\"conditionalCreate\":true,\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":true,"
+                   "\"conditionalDelete\":\"single\",\"searchParam\":["
                    "{\"name\":\"_id\",\"type\":\"token\",\"definition\":"
                    "\"http://hl7.org/fhir/SearchParameter/Resource-id\"}",
                    t);
@@ -44,5 +45,5 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                             "\"[system]|[value], |[value] or [value]; exact match\"}");
         buf_puts(out, "]}");
     }
-    return buf_puts(out, "],\"interaction\":[{\"code\":\"history-system\"}]}]}");
+    return buf_puts(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},{\"code\":\"history-system\"}]}]}");
 }
