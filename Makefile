@@ -11,8 +11,8 @@ BUILD   ?= build
 SRC     := $(shell find src -name '*.c' | sort)
 LIBSRC  := $(filter-out src/cli/%,$(SRC))
 CLISRC  := $(filter src/cli/%,$(SRC))
-GEN     := build/gen/fhir_model.c
-OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIBSRC)) $(BUILD)/obj/gen/fhir_model.o
+GEN     := build/gen/fhir_model.c build/gen/fhir_search.c
+OBJ     := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIBSRC)) $(BUILD)/obj/gen/fhir_model.o $(BUILD)/obj/gen/fhir_search.o
 CLIOBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLISRC))
 TESTSRC := $(sort $(wildcard tests/unit/*.c))
 TESTOBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TESTSRC))
@@ -35,9 +35,13 @@ deps: $(DEPS_STAMP)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-$(GEN): tools/gen-model.mjs $(DEPS_STAMP)
+build/gen/fhir_model.c: tools/gen-model.mjs $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	node tools/gen-model.mjs $(FHIRPKG) > $@.tmp && mv $@.tmp $@
+
+build/gen/fhir_search.c: tools/gen-search.mjs $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	node tools/gen-search.mjs $(FHIRPKG) > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/obj/gen/%.o: build/gen/%.c
 	@mkdir -p $(dir $@)

@@ -52,7 +52,7 @@ static int64_t etag_version(const char *etag) {
 }
 
 /* Collect identifier tokens of a resource. Strings are borrowed from res. */
-static size_t collect_tokens(const json_value *res, store_token *t, size_t max) {
+static size_t collect_tokens(const json_value *res, store_index_row *t, size_t max) {
     size_t n = 0;
     json_value *ids = json_get(res, "identifier");
     size_t cnt = json_kind_of(ids) == JSON_ARRAY ? json_array_len(ids) : (ids ? 1 : 0);
@@ -60,9 +60,11 @@ static size_t collect_tokens(const json_value *res, store_token *t, size_t max) 
         json_value *ident = json_kind_of(ids) == JSON_ARRAY ? json_array_at(ids, i) : ids;
         const char *value = json_string(json_get(ident, "value"));
         if(!value) continue;
+        memset(&t[n], 0, sizeof t[n]);
+        t[n].kind = STORE_IX_TOKEN;
         t[n].param = "identifier";
-        t[n].system = json_string(json_get(ident, "system"));
-        t[n].code = value;
+        t[n].a = json_string(json_get(ident, "system"));
+        t[n].b = value;
         n++;
     }
     return n;
@@ -109,7 +111,7 @@ static kith_rc write_version(store_conn *c, const char *type, const char *id_in,
 
     size_t len = 0;
     char *text = json_to_text(res, &len);
-    store_token tokens[MAX_TOKENS];
+    store_index_row tokens[MAX_TOKENS];
     size_t ntok = collect_tokens(res, tokens, MAX_TOKENS);
     char *patient = fhir_patient_compartment(type, id, res);
     store_put p = {
@@ -121,8 +123,8 @@ static kith_rc write_version(store_conn *c, const char *type, const char *id_in,
         .patient = patient,
         .body = text,
         .body_len = len,
-        .tokens = tokens,
-        .ntokens = ntok,
+        .rows = tokens,
+        .nrows = ntok,
     };
     kith_rc rc = store_write(c, &p);
     free(patient);

@@ -22,6 +22,7 @@
 #include <strings.h>
 
 #include "base/clock.h"
+#include "base/datetime.h"
 #include "base/mem.h"
 #include "base/url.h"
 #include "fhir/bundle.h"
@@ -207,18 +208,6 @@ static int64_t parse_count(const char *s, int64_t dflt) {
     long long v = strtoll(s, &end, 10);
     if(end == s || *end || v < 0) return -1;
     return v > MAX_PAGE ? MAX_PAGE : v;
-}
-
-/* Loose check that s is a FHIR instant/dateTime usable as a lower bound. */
-static bool looks_like_datetime(const char *s) {
-    size_t n = strlen(s);
-    if(n < 4 || n > 35) return false;
-    for(size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if(!((c >= '0' && c <= '9') || c == '-' || c == ':' || c == 'T' || c == '.' || c == 'Z' || c == '+'))
-            return false;
-    }
-    return s[0] >= '0' && s[0] <= '9';
 }
 
 /* ---- interactions ------------------------------------------------------- */
@@ -439,6 +428,7 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
                        const char *id) {
     res->route = id ? "fhir.history-instance" : type ? "fhir.history-type" : "fhir.history-system";
     store_history_query q = {.type = type, .id = id};
+    char since_utc[32];
     buf used = BUF_INIT, out = BUF_INIT;
     int64_t count = DEFAULT_PAGE;
     for(size_t i = 0; i < req->nparams; i++) {
@@ -451,11 +441,13 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
             }
             add_param(&used, n, v);
         } else if(strcmp(n, "_since") == 0) {
-            if(!looks_like_datetime(v)) {
+            double lo, hi;
+            if(!datetime_range(v, &lo, &hi)) {
                 reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
                 goto done;
             }
-            q.since = v;
+            datetime_format(lo, since_utc); /* stored times are UTC with milliseconds: compare like with like */
+            q.since = since_utc;
             add_param(&used, n, v);
         } else if(strcmp(n, "_page_before") == 0) {
             q.before_seq = strtoll(v, NULL, 10);
@@ -781,7 +773,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         else if(strcmp(m, "DELETE") == 0 && req->query[0])
             do_delete(c, req, res, type, NULL, tx);
         else
-            method_not_allowed(res, "GET, POST, PUT (conditional), DELETE (conditional)", type);
+            method_not_allowed(res, "GET, POST, PUT, DELETE", type);
         goto done;
     }
     if(nseg == 2 && strcmp(seg[1], "_search") == 0) {

@@ -233,14 +233,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.body_len = rc->body.len;
     char base[300];
     const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host");
-    snprintf(base, sizeof base, "http://%s", host && strlen(host) < 250 ? host : "localhost");
+    bool host_ok = host && *host && strlen(host) < 250;
+    for(const char *h = host; host_ok && *h; h++)
+        if(!isalnum((unsigned char)*h) && !strchr(".-:[]_", *h)) host_ok = false;
+    snprintf(base, sizeof base, "http://%s", host_ok ? host : "localhost");
     req.base_url = base;
     req.query = raw_query;
     http_parse_query(raw_query, &req.params, &req.nparams);
     res.body = (buf)BUF_INIT;
     res.route = "other";
 
-    if(rc->too_big) {
+    if(host && !host_ok) {
+        res.route = "bad_request";
+        set_error(&res, 400, "invalid", "the Host header is malformed");
+    } else if(rc->too_big) {
         res.route = "too_large";
         char msg[128];
         snprintf(msg, sizeof msg, "request body is larger than the limit of %zu bytes", s->opt.max_body);

@@ -34,13 +34,74 @@ static void skip_ws(scan *s) {
     while(s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) s->p++;
 }
 
-static void skip_string(scan *s) {
+static int hex4(const char *p, const char *end) {
+    if(end - p < 4) return -1;
+    int v = 0;
+    for(int i = 0; i < 4; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if(d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
+}
+
+/* Skip a string literal; false if it holds an unpaired \u surrogate
+ * (json-c would silently turn it into U+FFFD). */
+static bool skip_string(scan *s) {
     s->p++; /* opening quote; json-c already proved the text well-formed */
     while(s->p < s->end && *s->p != '"') {
-        if(*s->p == '\\') s->p++;
+        if(*s->p == '\\') {
+            s->p++;
+            if(s->p < s->end && *s->p == 'u') {
+                int u = hex4(s->p + 1, s->end);
+                if(u >= 0xDC00 && u <= 0xDFFF) return false;
+                if(u >= 0xD800 && u <= 0xDBFF) {
+                    int lo = (s->end - s->p >= 11 && s->p[5] == '\\' && s->p[6] == 'u') ? hex4(s->p + 7, s->end) : -1;
+                    if(lo < 0xDC00 || lo > 0xDFFF) return false;
+                    s->p += 6;
+                }
+            }
+        }
         s->p++;
     }
     s->p++;
+    return true;
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_invalid_at(const unsigned char *p, size_t n) {
+    size_t i = 0;
+    while(i < n) {
+        unsigned char c = p[i];
+        if(c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp;
+        if(c >= 0xC2 && c <= 0xDF) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if(c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if(c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return i;
+        }
+        if(i + len > n) return i;
+        for(size_t k = 1; k < len; k++) {
+            if((p[i + k] & 0xC0) != 0x80) return i;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return i;
+        i += len;
+    }
+    return n;
 }
 
 static int fix_value(scan *s, json_object *v, json_object *parent, const char *key, size_t idx);
@@ -81,7 +142,7 @@ static int fix_value(scan *s, json_object *v, json_object *parent, const char *k
                 s->p++;
                 continue;
             }
-            skip_string(s); /* key */
+            if(!skip_string(s)) goto lone_surrogate; /* key */
             skip_ws(s);
             s->p++; /* ':' */
             members++;
@@ -116,7 +177,7 @@ static int fix_value(scan *s, json_object *v, json_object *parent, const char *k
         return 0;
     }
     if(c == '"') {
-        skip_string(s);
+        if(!skip_string(s)) goto lone_surrogate;
         return 0;
     }
     if(c == '-' || (c >= '0' && c <= '9')) {
@@ -126,6 +187,10 @@ static int fix_value(scan *s, json_object *v, json_object *parent, const char *k
     /* true, false, null */
     while(s->p < s->end && *s->p >= 'a' && *s->p <= 'z') s->p++;
     return 0;
+lone_surrogate:
+    snprintf(s->err, s->errlen, "string near offset %ld has an unpaired \\u surrogate escape",
+             (long)(s->p - s->start));
+    return -2;
 }
 
 kith_rc json_parse(const char *text, size_t len, json_value **out, char *err, size_t errlen) {
@@ -141,6 +206,11 @@ kith_rc json_parse(const char *text, size_t len, json_value **out, char *err, si
     }
     if(memchr(text, '\0', len)) {
         snprintf(err, errlen, "JSON text contains a NUL byte");
+        return KITH_EINVAL;
+    }
+    size_t bad = utf8_invalid_at((const unsigned char *)text, len);
+    if(bad < len) {
+        snprintf(err, errlen, "invalid UTF-8 at offset %zu", bad);
         return KITH_EINVAL;
     }
     json_tokener *tok = json_tokener_new_ex(JSON_MAX_DEPTH);

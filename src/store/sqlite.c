@@ -22,6 +22,7 @@
 
 #include "base/mem.h"
 #include "store/backend.h"
+#include "store/sqlite_int.h"
 
 typedef struct sq_state {
     char *path;
@@ -33,8 +34,24 @@ enum {
     ST_READ_VER,
     ST_INS_VER,
     ST_UPSERT_CUR,
-    ST_DEL_TOK,
-    ST_INS_TOK,
+    ST_INS_STRING,
+    ST_INS_TOKEN,
+    ST_INS_DATE,
+    ST_INS_NUMBER,
+    ST_INS_QUANTITY,
+    ST_INS_REFERENCE,
+    ST_INS_URI,
+    ST_INS_COMPOSITE,
+    ST_INS_TEXT,
+    ST_DEL_STRING,
+    ST_DEL_TOKEN,
+    ST_DEL_DATE,
+    ST_DEL_NUMBER,
+    ST_DEL_QUANTITY,
+    ST_DEL_REFERENCE,
+    ST_DEL_URI,
+    ST_DEL_COMPOSITE,
+    ST_DEL_TEXT,
     ST_FIND_TOK_SYS,
     ST_FIND_TOK_ANY,
     ST_LIST,
@@ -53,11 +70,32 @@ static const char *const SQL[ST_MAX] = {
     [ST_UPSERT_CUR] = "INSERT INTO resource(rtype, rid, vid, seq, deleted, patient) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
                       "ON CONFLICT(rtype, rid) DO UPDATE SET vid = excluded.vid, seq = excluded.seq, "
                       "deleted = excluded.deleted, patient = excluded.patient",
-    [ST_DEL_TOK] = "DELETE FROM token_index WHERE rtype = ?1 AND rid = ?2",
-    [ST_INS_TOK] = "INSERT INTO token_index(rtype, param, code, system, rid, patient) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_FIND_TOK_SYS] = "SELECT DISTINCT rid FROM token_index WHERE rtype = ?1 AND param = ?2 AND code = ?3 "
+    /* Index rows: ?1 rtype, ?2 rid, ?3 patient, ?4 param, ?5 a, ?6 b, ?7 c, ?8 lo, ?9 hi. */
+    [ST_INS_STRING] = "INSERT INTO sp_string(rtype, rid, patient, param, norm, exact) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_INS_TOKEN] = "INSERT INTO sp_token(rtype, rid, patient, param, system, code, text) "
+                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_INS_DATE] = "INSERT INTO sp_date(rtype, rid, patient, param, lo, hi) VALUES(?1, ?2, ?3, ?4, ?8, ?9)",
+    [ST_INS_NUMBER] = "INSERT INTO sp_number(rtype, rid, patient, param, lo, hi) VALUES(?1, ?2, ?3, ?4, ?8, ?9)",
+    [ST_INS_QUANTITY] = "INSERT INTO sp_quantity(rtype, rid, patient, param, system, code, lo, hi) "
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9)",
+    [ST_INS_REFERENCE] = "INSERT INTO sp_reference(rtype, rid, patient, param, ttype, tid, url) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_INS_URI] = "INSERT INTO sp_uri(rtype, rid, patient, param, uri) VALUES(?1, ?2, ?3, ?4, ?5)",
+    [ST_INS_COMPOSITE] = "INSERT INTO sp_composite(rtype, rid, patient, param, a, b, c, lo, hi) "
+                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_INS_TEXT] = "INSERT INTO sp_text(rtype, rid, narrative, content) VALUES(?1, ?2, ?5, ?6)",
+    [ST_DEL_STRING] = "DELETE FROM sp_string WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_TOKEN] = "DELETE FROM sp_token WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_DATE] = "DELETE FROM sp_date WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_NUMBER] = "DELETE FROM sp_number WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_QUANTITY] = "DELETE FROM sp_quantity WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_REFERENCE] = "DELETE FROM sp_reference WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_URI] = "DELETE FROM sp_uri WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_COMPOSITE] = "DELETE FROM sp_composite WHERE rtype = ?1 AND rid = ?2",
+    [ST_DEL_TEXT] = "DELETE FROM sp_text WHERE rtype = ?1 AND rid = ?2",
+    [ST_FIND_TOK_SYS] = "SELECT DISTINCT rid FROM sp_token WHERE rtype = ?1 AND param = ?2 AND code = ?3 "
                         "AND system = ?4 LIMIT ?5",
-    [ST_FIND_TOK_ANY] = "SELECT DISTINCT rid FROM token_index WHERE rtype = ?1 AND param = ?2 AND code = ?3 LIMIT ?4",
+    [ST_FIND_TOK_ANY] = "SELECT DISTINCT rid FROM sp_token WHERE rtype = ?1 AND param = ?2 AND code = ?3 LIMIT ?4",
     [ST_LIST] = "SELECT r.rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
                 "JOIN resource_version v ON v.seq = r.seq WHERE r.rtype = ?1 AND r.rid > ?2 AND r.deleted = 0 "
                 "ORDER BY r.rid LIMIT ?3",
@@ -70,7 +108,16 @@ typedef struct sq_conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_MAX];
     bool in_tx;
+    sq_stmt_cache *cache; /* dynamic search statements (sqlite_search.c) */
 } sq_conn;
+
+sqlite3 *sq_conn_db(store_conn *c) {
+    return ((sq_conn *)c)->db;
+}
+
+sq_stmt_cache **sq_conn_cache(store_conn *c) {
+    return &((sq_conn *)c)->cache;
+}
 
 /* Migrations: index i takes the schema from version i to i+1. Never edit a
  * shipped entry; append a new one. */
@@ -93,6 +140,46 @@ static const char *const MIGRATIONS[] = {
     "  rid TEXT NOT NULL, patient TEXT);"
     "CREATE INDEX token_index_lookup ON token_index(rtype, param, code, system);"
     "CREATE INDEX token_index_owner ON token_index(rtype, rid);",
+
+    /* 2: search index tables, one per kind of search parameter. */
+    "DROP TABLE token_index;"
+    "CREATE TABLE sp_string(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  norm TEXT NOT NULL, exact TEXT NOT NULL);"
+    "CREATE INDEX sp_string_q ON sp_string(rtype, param, norm);"
+    "CREATE INDEX sp_string_o ON sp_string(rtype, rid);"
+    "CREATE TABLE sp_token(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  system TEXT NOT NULL, code TEXT NOT NULL, text TEXT);"
+    "CREATE INDEX sp_token_q ON sp_token(rtype, param, code, system);"
+    "CREATE INDEX sp_token_o ON sp_token(rtype, rid);"
+    "CREATE TABLE sp_date(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  lo REAL NOT NULL, hi REAL NOT NULL);"
+    "CREATE INDEX sp_date_q ON sp_date(rtype, param, lo);"
+    "CREATE INDEX sp_date_o ON sp_date(rtype, rid);"
+    "CREATE TABLE sp_number(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  lo REAL NOT NULL, hi REAL NOT NULL);"
+    "CREATE INDEX sp_number_q ON sp_number(rtype, param, lo);"
+    "CREATE INDEX sp_number_o ON sp_number(rtype, rid);"
+    "CREATE TABLE sp_quantity(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  system TEXT NOT NULL, code TEXT NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL);"
+    "CREATE INDEX sp_quantity_q ON sp_quantity(rtype, param, lo);"
+    "CREATE INDEX sp_quantity_o ON sp_quantity(rtype, rid);"
+    "CREATE TABLE sp_reference(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  ttype TEXT NOT NULL, tid TEXT NOT NULL, url TEXT NOT NULL);"
+    "CREATE INDEX sp_reference_q ON sp_reference(rtype, param, tid, ttype);"
+    "CREATE INDEX sp_reference_t ON sp_reference(tid, ttype);"
+    "CREATE INDEX sp_reference_o ON sp_reference(rtype, rid);"
+    "CREATE TABLE sp_uri(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  uri TEXT NOT NULL);"
+    "CREATE INDEX sp_uri_q ON sp_uri(rtype, param, uri);"
+    "CREATE INDEX sp_uri_o ON sp_uri(rtype, rid);"
+    "CREATE TABLE sp_composite(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
+    "  a TEXT NOT NULL, b TEXT NOT NULL, c TEXT NOT NULL, lo REAL, hi REAL);"
+    "CREATE INDEX sp_composite_q ON sp_composite(rtype, param, b);"
+    "CREATE INDEX sp_composite_o ON sp_composite(rtype, rid);"
+    "CREATE VIRTUAL TABLE sp_text USING fts5(rtype UNINDEXED, rid UNINDEXED, narrative, content,"
+    "  tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TABLE kith_meta(key TEXT PRIMARY KEY, value TEXT);"
+    "INSERT INTO kith_meta(key, value) VALUES('reindex', 'needed');",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -196,6 +283,7 @@ fail:
 static void sq_disconnect(store_conn *sc) {
     sq_conn *c = (sq_conn *)sc;
     if(!c) return;
+    sq_cache_free(c->cache);
     for(int i = 0; i < ST_MAX; i++) sqlite3_finalize(c->st[i]);
     sqlite3_close(c->db);
     free(c);
@@ -308,18 +396,27 @@ static kith_rc sq_write(store_conn *sc, const store_put *p) {
     rc = step_done(c, st);
     if(rc) return rc;
 
-    st = c->st[ST_DEL_TOK];
-    sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
-    rc = step_done(c, st);
-    for(size_t i = 0; i < p->ntokens && !rc; i++) {
-        st = c->st[ST_INS_TOK];
+    if(p->version > 1) {
+        /* An earlier version may have index rows: replace them as a set. */
+        for(int k = 0; k < STORE_IX_KINDS && !rc; k++) {
+            st = c->st[ST_DEL_STRING + k];
+            sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+            rc = step_done(c, st);
+        }
+    }
+    for(size_t i = 0; i < p->nrows && !rc; i++) {
+        const store_index_row *x = &p->rows[i];
+        st = c->st[ST_INS_STRING + x->kind];
         sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, p->tokens[i].param, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, p->tokens[i].code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, p->tokens[i].system ? p->tokens[i].system : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, p->patient, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, p->patient, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, x->param, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, x->a ? x->a : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, x->b ? x->b : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, x->c ? x->c : "", -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 8, x->lo);
+        sqlite3_bind_double(st, 9, x->hi);
         rc = step_done(c, st);
     }
     return rc;
@@ -476,5 +573,8 @@ const store_backend store_sqlite_backend = {
     .history = sq_history,
     .list = sq_list,
     .count = sq_count,
+    .search = sq_search,
+    .references_from = sq_references_from,
+    .references_to = sq_references_to,
     .check = sq_check,
 };

@@ -148,6 +148,21 @@ kith_rc store_list(store_conn *c, const char *type, const char *after_id, size_t
     TIMED(searches, search_us, owner_of(c)->be->list(c, type, after_id, count, fn, ctx));
 }
 
+kith_rc store_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
+                     char **next_cursor) {
+    TIMED(searches, search_us, owner_of(c)->be->search(c, q, fn, ctx, total, next_cursor));
+}
+
+kith_rc store_references_from(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *param,
+                              const char *target_type, store_ref_fn fn, void *ctx) {
+    TIMED(searches, search_us, owner_of(c)->be->references_from(c, type, ids, nids, param, target_type, fn, ctx));
+}
+
+kith_rc store_references_to(store_conn *c, const char *type, const char *const *ids, size_t nids,
+                            const char *src_type, const char *param, store_ref_fn fn, void *ctx) {
+    TIMED(searches, search_us, owner_of(c)->be->references_to(c, type, ids, nids, src_type, param, fn, ctx));
+}
+
 kith_rc store_count(store_conn *c, const char *type, int64_t *n) {
     TIMED(searches, search_us, owner_of(c)->be->count(c, type, n));
 }

@@ -69,12 +69,40 @@ void store_resource_free(store_resource *r);
  */
 kith_rc store_read(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out);
 
-/* A search-index row derived from a resource at write time. */
-typedef struct store_token {
-    const char *param;  /* search parameter name, e.g. "identifier" */
-    const char *system; /* may be NULL */
-    const char *code;   /* the value */
-} store_token;
+/*
+ * A search-index row derived from a resource at write time (src/fhir/index.c
+ * computes them from the R4 SearchParameter expressions). The meaning of
+ * a, b, c by kind:
+ *   STRING     a = normalised (lower case, no accents), b = exact text
+ *   TOKEN      a = system ("" if none), b = code, c = normalised display/text (for :text)
+ *   DATE       lo..hi = the instant range the value covers (seconds since 1970, UTC)
+ *   NUMBER     lo..hi = the range the written precision covers
+ *   QUANTITY   a = system, b = code (or unit), lo..hi as for numbers
+ *   REFERENCE  a = target type, b = target id, c = the reference as written (URLs, canonicals)
+ *   URI        a = the uri
+ *   COMPOSITE  a = first component's system, b = its code, c = second component's code
+ *              (tokens) or unit (quantities); lo..hi = second component's range
+ *   TEXT       a = narrative text (for _text), b = all text (for _content)
+ */
+typedef enum store_ix_kind {
+    STORE_IX_STRING,
+    STORE_IX_TOKEN,
+    STORE_IX_DATE,
+    STORE_IX_NUMBER,
+    STORE_IX_QUANTITY,
+    STORE_IX_REFERENCE,
+    STORE_IX_URI,
+    STORE_IX_COMPOSITE,
+    STORE_IX_TEXT,
+    STORE_IX_KINDS
+} store_ix_kind;
+
+typedef struct store_index_row {
+    store_ix_kind kind;
+    const char *param; /* search parameter code, e.g. "identifier" */
+    const char *a, *b, *c;
+    double lo, hi;
+} store_index_row;
 
 typedef struct store_put {
     const char *type, *id;
@@ -84,8 +112,8 @@ typedef struct store_put {
     const char *patient;       /* Patient compartment id or NULL */
     const char *body;          /* NULL for a delete */
     size_t body_len;
-    const store_token *tokens; /* index rows; replaced as a set */
-    size_t ntokens;
+    const store_index_row *rows; /* search index rows; replace the previous version's as a set */
+    size_t nrows;
 } store_put;
 
 /* Write a new version and its index rows (call inside store_begin). */
@@ -99,7 +127,72 @@ kith_rc store_write(store_conn *c, const store_put *p);
 kith_rc store_find_token(store_conn *c, const char *type, const char *param, const char *system, const char *code,
                          size_t max, char ***ids, size_t *n);
 
-/* Called for each history entry, newest first; return non-zero to stop. */
+/* ---- search ------------------------------------------------------------
+ *
+ * A query is an AND of filters; each filter is an OR of matches on one
+ * search parameter. The store turns it into its own query language.
+ */
+typedef enum store_op {
+    STORE_OP_EQ, /* tokens, references, uris: equal; numbers/dates: the search range contains the value's */
+    STORE_OP_NE,
+    STORE_OP_GT,
+    STORE_OP_LT,
+    STORE_OP_GE,
+    STORE_OP_LE,
+    STORE_OP_SA,
+    STORE_OP_EB,
+    STORE_OP_AP,
+    STORE_OP_STARTS,   /* strings: normalised prefix (the default) */
+    STORE_OP_EXACT,    /* strings: exact, case and accents kept */
+    STORE_OP_CONTAINS, /* strings: normalised substring; uris: never */
+    STORE_OP_TEXT,     /* tokens: normalised display/text prefix */
+    STORE_OP_BELOW,    /* uris: the value starts with the search uri */
+    STORE_OP_ABOVE,    /* uris: the search uri starts with the value */
+    STORE_OP_MISSING,  /* the resource has no row for the parameter */
+    STORE_OP_PRESENT,  /* the resource has some row for the parameter */
+    STORE_OP_MATCH     /* _text/_content: full-text query */
+} store_op;
+
+struct store_query;
+
+typedef struct store_match {
+    store_op op;
+    const char *a, *b, *c; /* as in store_index_row; NULL: any */
+    double lo, hi;         /* numbers, dates, quantities: the search value's range */
+    double value;          /* numbers: the value itself (for ap) */
+    const struct store_query *chain; /* references: the target must match this query (its type = target type) */
+} store_match;
+
+typedef struct store_filter {
+    store_ix_kind kind;
+    const char *param;       /* "_id" matches the resource id; "_list" List membership */
+    bool negate;             /* token :not: resources with no matching row */
+    store_match *ors;
+    size_t nors;
+    /* _has (reverse chaining): resources referenced by `has_type` resources
+     * whose reference parameter `has_param` points here and which match has_query. */
+    const char *has_type, *has_param;
+    const struct store_query *has_query;
+} store_filter;
+
+typedef struct store_sort {
+    store_ix_kind kind;
+    const char *param; /* "_id" sorts by id */
+    bool desc;
+} store_sort;
+
+typedef struct store_query {
+    const char *type;
+    store_filter *filters;
+    size_t nfilters;
+    store_sort *sorts;
+    size_t nsorts;
+    size_t count;       /* page size (0: count only) */
+    const char *cursor; /* NULL for the first page, else a cursor from a previous page */
+    bool want_total;
+} store_query;
+
+/* Called for each history or search entry; return non-zero to stop. */
 typedef int (*store_history_fn)(void *ctx, const store_resource *r);
 
 typedef struct store_history_query {
@@ -109,6 +202,26 @@ typedef struct store_history_query {
     int64_t before_seq;/* 0: from newest; else only entries with seq < before_seq (paging cursor) */
     size_t count;      /* page size */
 } store_history_query;
+
+/*
+ * Run a search: fn gets each resource of the page in order. *total (if
+ * want_total) counts every match; *next_cursor (caller frees) is NULL on the
+ * last page. A cursor keeps its place by the sort keys and id, so pages
+ * neither repeat nor skip resources that stay while others change.
+ * KITH_EINVAL when the cursor is not one this store made.
+ */
+kith_rc store_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
+                     char **next_cursor);
+
+/* Ids of the resources of type `type` referenced by parameter `param` of
+ * the given resources (for _include): calls fn with target type and id. */
+typedef int (*store_ref_fn)(void *ctx, const char *type, const char *id);
+kith_rc store_references_from(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *param,
+                              const char *target_type, store_ref_fn fn, void *ctx);
+/* Resources of type `src_type` whose parameter `param` references one of
+ * the given type/ids (for _revinclude): calls fn with their type and id. */
+kith_rc store_references_to(store_conn *c, const char *type, const char *const *ids, size_t nids,
+                            const char *src_type, const char *param, store_ref_fn fn, void *ctx);
 
 /* Run a history query. *total gets the number of matching entries (all pages). */
 kith_rc store_history(store_conn *c, const store_history_query *q, store_history_fn fn, void *ctx, int64_t *total);

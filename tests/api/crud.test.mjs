@@ -1,9 +1,13 @@
 // crud.test.mjs — the FHIR REST interactions over raw HTTP, as data-driven
 // cases (a request and the expected response; see lib/cases.mjs): create,
-// read, vread, update, conditional create, If-Match, delete, history and
-// paging, Prefer, metadata, every error status, decimal and Unicode
-// fidelity, and the operational endpoints.
+// read, vread, update, conditional create/update/delete, If-Match, JSON
+// Patch, delete, history and paging, Prefer, metadata, every error status,
+// decimal and Unicode fidelity, the operational endpoints, and robustness
+// (write races, id limits, bytes that are not UTF-8, hostile Host headers).
+// Every error response is checked to be an OperationOutcome, and every
+// refused write to leave the store as it was.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 
 import { assertIssue, assertOutcome, defineCases, runCase } from './lib/cases.mjs';
@@ -46,6 +50,20 @@ function locationOf(res, type, version) {
   const m = new RegExp(`^http://127\\.0\\.0\\.1:\\d+/fhir/${type}/([A-Za-z0-9\\-.]{1,64})/_history/${version}$`).exec(loc ?? '');
   assert.ok(m, `Location ${loc} is not .../fhir/${type}/{id}/_history/${version}`);
   return m[1];
+}
+
+/**
+ * A check for an Allow header (RFC 9110: a comma-separated list of method
+ * tokens) that lists every method in `must` and none in `mustNot`.
+ */
+function allowHeader(must, mustNot = []) {
+  return (value, ctx, where) => {
+    assert.ok(value, `${where}: Allow is missing`);
+    const methods = value.split(',').map((m) => m.trim());
+    for (const m of methods) assert.match(m, /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, `${where}: "${m}" in Allow "${value}" is not a method token`);
+    for (const m of must) assert.ok(methods.includes(m), `${where}: Allow "${value}" lacks ${m}`);
+    for (const m of mustNot) assert.ok(!methods.includes(m), `${where}: Allow "${value}" lists ${m}, which was just refused`);
+  };
 }
 
 /** Last-Modified must be meta.lastUpdated to the second. */
@@ -389,6 +407,129 @@ describe('delete', () => {
   ]);
 });
 
+describe('JSON Patch', () => {
+  const path = '/fhir/Patient/kith-patch-1';
+  const PATCH = { 'Content-Type': 'application/json-patch+json' };
+  defineCases(it, getApi, {}, [
+    { name: 'a resource to patch', request: { method: 'PUT', path, body: patient({ id: 'kith-patch-1' }) }, status: 201 },
+    {
+      name: 'replace and add: 200, version 2, validated result',
+      request: {
+        method: 'PATCH', path, headers: PATCH,
+        body: [
+          { op: 'test', path: '/active', value: true },
+          { op: 'replace', path: '/name/0/family', value: 'Jones-Evans' },
+          { op: 'add', path: '/gender', value: 'female' },
+        ],
+      },
+      status: 200,
+      headers: { etag: 'W/"2"', location: /\/fhir\/Patient\/kith-patch-1\/_history\/2$/ },
+      body: { id: 'kith-patch-1', meta: { versionId: '2' }, gender: 'female', name: [{ family: 'Jones-Evans', given: ['Megan'] }] },
+    },
+    {
+      name: 'the patched version is what a read gives',
+      request: { method: 'GET', path },
+      status: 200,
+      headers: { etag: 'W/"2"' },
+      body: { gender: 'female', name: [{ family: 'Jones-Evans' }] },
+    },
+    {
+      name: 'a failed test operation: 422, nothing written',
+      request: { method: 'PATCH', path, headers: PATCH, body: [{ op: 'test', path: '/active', value: false }, { op: 'remove', path: '/gender' }] },
+      status: 422,
+    },
+    {
+      name: 'a patch that makes the resource invalid: 422 at the location, nothing written',
+      request: { method: 'PATCH', path, headers: PATCH, body: [{ op: 'replace', path: '/birthDate', value: '2020-13-45' }] },
+      status: 422,
+      issue: { expression: ['Patient.birthDate'] },
+    },
+    {
+      name: 'a patch with a stale If-Match: 412',
+      request: { method: 'PATCH', path, headers: { ...PATCH, 'If-Match': 'W/"1"' }, body: [{ op: 'remove', path: '/gender' }] },
+      status: 412,
+    },
+    {
+      name: 'a patch that is not a JSON Patch document: 400 or 422, nothing written',
+      request: { method: 'PATCH', path, headers: PATCH, body: { op: 'remove', path: '/gender' } },
+      status: [400, 422],
+    },
+    {
+      name: 'a patch as text/plain: 415',
+      request: { method: 'PATCH', path, headers: { 'Content-Type': 'text/plain' }, body: '[]' },
+      status: 415,
+    },
+    {
+      name: 'patch of an unknown resource: 404',
+      request: { method: 'PATCH', path: '/fhir/Patient/kith-patch-none', headers: PATCH, body: [{ op: 'remove', path: '/gender' }] },
+      status: 404,
+    },
+    {
+      name: 'still version 2 after the refused patches',
+      request: { method: 'GET', path },
+      status: 200,
+      headers: { etag: 'W/"2"' },
+      body: { gender: 'female' },
+    },
+  ]);
+});
+
+describe('conditional update and delete', () => {
+  const ctx = {};
+  const q = (v) => `identifier=${encodeURIComponent(`${SYS}|${v}`)}`;
+  const cu = (v, extra = {}) => patient({ identifier: [{ system: SYS, value: v }], ...extra });
+  defineCases(it, getApi, ctx, [
+    {
+      name: 'conditional update with no match creates: 201',
+      request: { method: 'PUT', path: `/fhir/Patient?${q('cu-1')}`, body: cu('cu-1') },
+      status: 201,
+      headers: { etag: 'W/"1"' },
+      then: (res, ctx) => { ctx.id = res.json.id; assert.ok(ctx.id); },
+    },
+    {
+      name: 'conditional update with one match updates it: 200, version 2, same id',
+      request: { method: 'PUT', path: `/fhir/Patient?${q('cu-1')}`, body: cu('cu-1', { active: false }) },
+      status: 200,
+      headers: { etag: 'W/"2"' },
+      body: (ctx) => ({ id: ctx.id, active: false, meta: { versionId: '2' } }),
+    },
+    {
+      name: 'conditional update whose body id differs from the match: 400',
+      request: { method: 'PUT', path: `/fhir/Patient?${q('cu-1')}`, body: cu('cu-1', { id: 'kith-someone-else' }) },
+      status: 400,
+    },
+    { name: 'a second resource with identifier cu-2', request: { method: 'POST', path: '/fhir/Patient', body: cu('cu-2') }, status: 201 },
+    { name: 'a third resource with identifier cu-2', request: { method: 'POST', path: '/fhir/Patient', body: cu('cu-2') }, status: 201 },
+    {
+      name: 'conditional update with two matches: 412, nothing written',
+      request: { method: 'PUT', path: `/fhir/Patient?${q('cu-2')}`, body: cu('cu-2') },
+      status: 412,
+    },
+    {
+      name: 'conditional delete with two matches: 412, nothing written',
+      request: { method: 'DELETE', path: `/fhir/Patient?${q('cu-2')}` },
+      status: 412,
+    },
+    {
+      name: 'conditional delete of the single match: 200',
+      request: { method: 'DELETE', path: `/fhir/Patient?${q('cu-1')}` },
+      status: 200,
+      headers: { etag: 'W/"3"' },
+    },
+    {
+      name: 'the matched resource is gone',
+      request: (ctx) => ({ method: 'GET', path: `/fhir/Patient/${ctx.id}` }),
+      status: 410,
+    },
+    {
+      name: 'conditional delete with no match: 200, nothing written',
+      request: { method: 'DELETE', path: `/fhir/Patient?${q('cu-none')}` },
+      status: 200,
+      unchanged: true,
+    },
+  ]);
+});
+
 /** Follow a history Bundle's next links; returns { pages, entries, totals }. */
 async function walkHistory(first) {
   const pages = [];
@@ -598,28 +739,34 @@ describe('errors', () => {
     { name: 'unknown endpoint below a resource: 404', request: { method: 'GET', path: '/fhir/Patient/kith-err-1/bogus' }, status: 404 },
     { name: 'an id with bad characters: 400', request: { method: 'GET', path: '/fhir/Patient/bad_id!' }, status: 400 },
     {
-      name: 'DELETE on a type: 405 with Allow',
+      name: 'DELETE on a type without a condition: 405 with Allow',
       request: { method: 'DELETE', path: '/fhir/Patient' },
       status: 405,
-      headers: { allow: 'GET, POST' },
+      headers: { allow: allowHeader(['GET', 'POST']) },
     },
     {
       name: 'POST on a resource: 405 with Allow',
       request: { method: 'POST', path: '/fhir/Patient/kith-err-1', body: patient({ id: 'kith-err-1' }) },
       status: 405,
-      headers: { allow: 'GET, PUT, DELETE' },
+      headers: { allow: allowHeader(['GET', 'PUT', 'DELETE']) },
     },
     {
       name: 'PUT on history: 405 with Allow',
       request: { method: 'PUT', path: '/fhir/Patient/kith-err-1/_history', body: patient({ id: 'kith-err-1' }) },
       status: 405,
-      headers: { allow: 'GET' },
+      headers: { allow: allowHeader(['GET'], ['PUT']) },
     },
     {
       name: 'POST on metadata: 405 with Allow',
       request: { method: 'POST', path: '/fhir/metadata', body: {} },
       status: 405,
-      headers: { allow: 'GET' },
+      headers: { allow: allowHeader(['GET'], ['POST']) },
+    },
+    {
+      name: 'GET on the base: 405 with Allow',
+      request: { method: 'GET', path: '/fhir' },
+      status: 405,
+      headers: { allow: allowHeader(['POST'], ['GET']) },
     },
     {
       name: 'create as text/plain: 415',
@@ -719,8 +866,8 @@ describe('errors', () => {
       headers: { etag: 'W/"1"' },
     },
     {
-      name: 'PATCH is not implemented: 501',
-      request: { method: 'PATCH', path: '/fhir/Patient/kith-err-1', headers: { 'Content-Type': 'application/json-patch+json' }, body: '[]' },
+      name: 'FHIRPath Patch (a Parameters body) is not implemented: 501',
+      request: { method: 'PATCH', path: '/fhir/Patient/kith-err-1', body: { resourceType: 'Parameters', parameter: [{ name: 'operation' }] } },
       status: 501,
     },
   ]);
@@ -867,5 +1014,101 @@ describe('operational endpoints and request ids', () => {
     assert.match(r.text, /^kith_http_request_duration_seconds_bucket\{route="fhir\.read",le="[^"]+"\} \d+$/m);
     assert.match(r.text, /^kith_http_request_duration_seconds_bucket\{route="[^"]+",le="\+Inf"\} \d+$/m);
     assert.match(r.text, /^# TYPE kith_http_request_duration_seconds histogram$/m);
+  });
+});
+
+/** A request through node:http, which (unlike fetch) lets us set Host. */
+function rawRequest(port, method, path, headers = {}, body) {
+  return new Promise((resolve, reject) => {
+    const r = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    r.on('error', reject);
+    if (body) r.write(body);
+    r.end();
+  });
+}
+
+describe('robustness', () => {
+  it('concurrent create-on-update of one new id: one 201, every version once', async () => {
+    const path = '/fhir/Patient/kith-race-1';
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      api.put(path, patient({ id: 'kith-race-1', name: [{ family: `Racer ${i}` }] }))));
+    const statuses = results.map((r) => r.status);
+    assert.equal(statuses.filter((s) => s === 201).length, 1, `statuses ${statuses}`);
+    assert.equal(statuses.filter((s) => s === 200).length, 9, `statuses ${statuses}`);
+    const versions = results.map((r) => etagVersion(r.headers.get('etag'))).sort((a, b) => a - b);
+    assert.deepEqual(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const h = await api.get(`${path}/_history`);
+    assert.equal(h.json.total, 10);
+  });
+
+  it('concurrent updates with the same If-Match: exactly one wins', async () => {
+    const path = '/fhir/Patient/kith-race-2';
+    assert.equal((await api.put(path, patient({ id: 'kith-race-2' }))).status, 201);
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+      api.put(path, patient({ id: 'kith-race-2', name: [{ family: `Racer ${i}` }] }), { headers: { 'If-Match': 'W/"1"' } })));
+    const statuses = results.map((r) => r.status).sort();
+    assert.equal(statuses.filter((s) => s === 200).length, 1, `statuses ${statuses}`);
+    assert.equal(statuses.filter((s) => s === 412).length, 9, `statuses ${statuses}`);
+    const cur = await api.get(path);
+    assert.equal(cur.headers.get('etag'), 'W/"2"');
+  });
+
+  it('ids: 64 characters are accepted, 65 are refused', async () => {
+    const id64 = 'a'.repeat(60) + '-1.2';
+    await runCase(api, {}, { name: '64', request: { method: 'PUT', path: `/fhir/Patient/${id64}`, body: patient({ id: id64 }) }, status: 201 });
+    const id65 = `${id64}x`;
+    await runCase(api, {}, { name: '65', request: { method: 'PUT', path: `/fhir/Patient/${id65}`, body: patient({ id: id65 }) }, status: 400 });
+  });
+
+  // RFC 8259 requires UTF-8; RFC 3629 forbids overlong forms, UTF-16
+  // surrogates and code points above U+10FFFF. Such bytes must be refused, or
+  // the server stores and later serves text that is not UTF-8.
+  const BAD_UTF8 = {
+    'overlong "/" (C0 AF)': [0xc0, 0xaf],
+    'overlong "/" (E0 80 AF)': [0xe0, 0x80, 0xaf],
+    'UTF-16 surrogate D800 (ED A0 80)': [0xed, 0xa0, 0x80],
+    'above U+10FFFF (F4 90 80 80)': [0xf4, 0x90, 0x80, 0x80],
+    'F5 lead byte (F5 80 80 80)': [0xf5, 0x80, 0x80, 0x80],
+    'lone continuation byte (80)': [0x80],
+    'truncated sequence (E2 82)': [0xe2, 0x82],
+    'FF byte': [0xff],
+  };
+  it('invalid UTF-8 in a string is refused (400 or 422), nothing stored', async () => {
+    const accepted = [];
+    for (const [what, bytes] of Object.entries(BAD_UTF8)) {
+      const body = Buffer.concat([
+        Buffer.from('{"resourceType":"Patient","name":[{"family":"a'),
+        Buffer.from(bytes),
+        Buffer.from('b"}]}'),
+      ]);
+      try {
+        await runCase(api, {}, { name: what, request: { method: 'POST', path: '/fhir/Patient', body: new Uint8Array(body) }, status: [400, 422] });
+      } catch (e) {
+        accepted.push(`${what}: ${e.message.split('\n')[0]}`);
+      }
+    }
+    assert.deepEqual(accepted, [], `byte sequences that are not UTF-8 were not refused:\n${accepted.join('\n')}`);
+  });
+
+  it('a lone UTF-16 surrogate escape (\\ud800) is refused, not silently replaced', async () => {
+    await runCase(api, {}, {
+      name: 'lone surrogate',
+      request: { method: 'PUT', path: '/fhir/Patient/kith-surrogate', body: '{"resourceType":"Patient","id":"kith-surrogate","name":[{"family":"a\\ud800b"}]}' },
+      status: [400, 422],
+    });
+  });
+
+  it('a Host header with a quote cannot break the JSON of a Bundle', async () => {
+    assert.equal((await api.put('/fhir/Patient/kith-host-1', patient({ id: 'kith-host-1' }))).status, 201);
+    for (const path of ['/fhir/Patient?_id=kith-host-1', '/fhir/Patient/kith-host-1/_history', '/fhir/Patient/_history?_count=1']) {
+      const r = await rawRequest(server.port, 'GET', path, { Host: `127.0.0.1:${server.port}"x\\y` });
+      if (r.status === 400) continue; // refusing a malformed Host is fine too
+      assert.equal(r.status, 200, `${path}: ${r.text.slice(0, 200)}`);
+      assert.doesNotThrow(() => JSON.parse(r.text), `${path}: the Bundle is not valid JSON: ${r.text.slice(0, 300)}`);
+    }
   });
 });

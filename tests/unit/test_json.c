@@ -147,3 +147,19 @@ Test(json, move_to_front_keeps_the_rest_in_order) {
     free(t);
     json_free(v);
 }
+
+Test(json, strict_utf8_and_surrogates) {
+    static const char *bad[] = {"\"\xc0\xaf\"", "\"\xe0\x80\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"",
+                                "\"\xf5\x80\x80\x80\"", "\"\\ud800\"", "\"\\udc00x\"", "\"\\ud800\\u0041\"",
+                                "{\"\\ud800\":1}"};
+    for(size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_value *v = NULL;
+        char err[128] = "";
+        cr_assert_eq(json_parse(bad[i], strlen(bad[i]), &v, err, sizeof err), KITH_EINVAL, "case %zu accepted", i);
+        cr_assert(strlen(err) > 0);
+    }
+    const char *good = "[\"\\ud83d\\ude00\", \"\xf0\x9f\x98\x80\", \"\xef\xbf\xbd\"]";
+    json_value *v = NULL;
+    cr_assert_eq(json_parse(good, strlen(good), &v, NULL, 0), KITH_OK);
+    json_free(v);
+}

@@ -44,13 +44,14 @@ static json_value *parse(const char *t) {
 TestSuite(store, .init = setup, .fini = teardown);
 
 Test(store, versions_history_and_delete) {
-    store_token tok = {"identifier", "https://fhir.nhs.uk/Id/nhs-number", "9990000018"};
+    store_index_row tok = {.kind = STORE_IX_TOKEN, .param = "identifier", .a = "https://fhir.nhs.uk/Id/nhs-number",
+                           .b = "9990000018"};
     for(int v = 1; v <= 3; v++) {
         char body[64];
         snprintf(body, sizeof body, "{\"v\":%d}", v);
         store_put p = {.type = "Patient", .id = "p1", .version = v, .last_updated = "2026-01-01T00:00:00.000Z",
                        .method = "PUT", .patient = "p1", .body = body, .body_len = strlen(body),
-                       .tokens = &tok, .ntokens = 1};
+                       .rows = &tok, .nrows = 1};
         cr_assert_eq(store_begin(conn), KITH_OK);
         cr_assert_eq(store_write(conn, &p), KITH_OK);
         cr_assert_eq(store_commit(conn), KITH_OK);

@@ -16,7 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const BIN = path.join(ROOT, 'bin/kith');
+// KITH_BIN runs the tests against another build (e.g. one with sanitizers).
+export const BIN = process.env.KITH_BIN ? path.resolve(process.env.KITH_BIN) : path.join(ROOT, 'bin/kith');
 export const EXAMPLES_DIR = path.join(ROOT, 'node_modules/hl7.fhir.r4.examples');
 
 const START_TIMEOUT_MS = 15000;
@@ -45,6 +46,11 @@ export async function startServer({ dbPath, args = [], quiet = true } = {}) {
   const exitPromise = new Promise((resolve) => {
     proc.on('exit', (code, signal) => {
       exited = { code, signal };
+      resolve(exited);
+    });
+    proc.on('error', (err) => { // could not start (e.g. the binary is being rebuilt)
+      stderr += `spawn failed: ${err.message}\n`;
+      exited = { code: null, signal: null, error: err };
       resolve(exited);
     });
   });

@@ -1,0 +1,25 @@
+/*
+ * sqlite_int.h — what sqlite.c and sqlite_search.c share (private to src/store).
+ */
+#ifndef KITH_STORE_SQLITE_INT_H
+#define KITH_STORE_SQLITE_INT_H
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+typedef struct sq_stmt_cache sq_stmt_cache;
+
+/* The connection's database handle (borrowed). */
+sqlite3 *sq_conn_db(store_conn *c);
+/* Where the connection keeps its cache of search statements. */
+sq_stmt_cache **sq_conn_cache(store_conn *c);
+void sq_cache_free(sq_stmt_cache *cache);
+
+kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
+                  char **next_cursor);
+kith_rc sq_references_from(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *param,
+                           const char *target_type, store_ref_fn fn, void *ctx);
+kith_rc sq_references_to(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *src_type,
+                         const char *param, store_ref_fn fn, void *ctx);
+
+#endif
