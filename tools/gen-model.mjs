@@ -14,8 +14,19 @@
 // expanded: valueString, valueQuantity, ...) for binary search, and its
 // "slots" (element definitions in order, with min) for the required and
 // one-choice-only checks. contentReference elements point at the type of
-// the element they reference. All strings live in one pool. Output is
-// deterministic; the script fails loudly on anything it does not understand.
+// the element they reference.
+//
+// Elements of type code with a required binding get the codes of their
+// value set: each ValueSet-*.json is expanded from its compose (whole
+// CodeSystems from CodeSystem-*.json with nested concepts, explicit concept
+// lists, other value sets, excludes). Value sets that cannot be expanded
+// completely from the package (filters, code systems that are not in it or
+// not complete there, such as BCP-13 mime types and ISO 4217 currencies)
+// are left unchecked and listed in a comment in the output. Each expanded
+// set is a sorted list of code strings for binary search.
+//
+// All strings live in one pool. Output is deterministic; the script fails
+// loudly on anything it does not understand.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,6 +46,7 @@ const SYSTEM = 'http://hl7.org/fhirpath/System.';
 const FHIR_TYPE_EXT = 'http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type';
 const REGEX_EXT = 'http://hl7.org/fhir/StructureDefinition/regex';
 const MAX_SLOTS = 255; /* fhir_type.n_slots is a uint8_t */
+const SUMMARY_BUDGET = 40; /* bytes of codes quoted in a value set's summary before "..." */
 
 // ---- load the base definitions ------------------------------------------
 
@@ -133,8 +145,13 @@ for (const [name, sd] of sds) {
     if (!paths.has(parentPath)) fail(`${e.path}: no parent`);
     let parent = parentPath === elems[0].path ? owner : types.get(parentPath);
     if (!parent) fail(`${e.path}: parent type ${parentPath} missing`);
-    const slot = { name: ename, min: e.min, many: e.max === '*', choice: ename.endsWith('[x]'), keys: [] };
+    const slot = { name: ename, min: e.min, many: e.max === '*', choice: ename.endsWith('[x]'), summary: !!e.isSummary,
+                   keys: [], binding: null };
     parent.slots.push(slot);
+    if (e.binding && e.binding.strength === 'required' && e.binding.valueSet && !e.contentReference &&
+        (e.type || []).some((t) => typeCode(e, t) === 'code')) {
+      slot.binding = e.binding.valueSet;
+    }
     if (e.contentReference) {
       if (!e.contentReference.startsWith('#')) fail(`${e.path}: contentReference ${e.contentReference}`);
       slot.keys.push({ key: ename, type: null });
@@ -155,9 +172,93 @@ for (const [name, sd] of sds) {
 }
 for (const [k, target] of pending) k.type = target;
 
+// ---- required value sets ----------------------------------------------------
+
+const valueSets = new Map(); // canonical url (no version) -> ValueSet
+const codeSystems = new Map(); // canonical url -> CodeSystem
+for (const f of fs.readdirSync(dir).sort()) {
+  const kind = f.startsWith('ValueSet-') ? 'ValueSet' : f.startsWith('CodeSystem-') ? 'CodeSystem' : null;
+  if (!kind || !f.endsWith('.json')) continue;
+  const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  if (r.resourceType !== kind || !r.url) continue;
+  const map = kind === 'ValueSet' ? valueSets : codeSystems;
+  if (map.has(r.url)) fail(`${f}: duplicate ${kind} ${r.url}`);
+  map.set(r.url, r);
+}
+
+const unversioned = (canonical) => canonical.split('|')[0];
+
+// Codes of a value set as a Map "system|code" -> code, in definition order,
+// or { skip: reason } when the package cannot tell them all.
+function expandValueSet(url, visiting = new Set()) {
+  const vs = valueSets.get(url);
+  if (!vs) return { skip: 'not in the package' };
+  if (!vs.compose || !vs.compose.include) return { skip: 'no compose' };
+  if (visiting.has(url)) fail(`${url}: value set includes itself`);
+  visiting.add(url);
+  const codes = new Map();
+  for (const inc of vs.compose.include) {
+    const r = expandInclude(inc, visiting);
+    if (r.skip) return r;
+    for (const [k, c] of r) codes.set(k, c);
+  }
+  for (const exc of vs.compose.exclude || []) {
+    const r = expandInclude(exc, visiting);
+    if (r.skip) return { skip: `exclude: ${r.skip}` };
+    for (const k of r.keys()) codes.delete(k);
+  }
+  visiting.delete(url);
+  return codes;
+}
+
+// One compose.include (or exclude): a system's codes (all of them, nested
+// concepts included, or those listed), intersected with the value sets it
+// names. Abstract concepts count: R4's own expansions list them.
+function expandInclude(inc, visiting) {
+  if (inc.filter && inc.filter.length) return { skip: `filter on ${inc.system}` };
+  let codes = null;
+  if (inc.system) {
+    codes = new Map();
+    if (inc.concept) {
+      for (const c of inc.concept) codes.set(`${inc.system}|${c.code}`, c.code);
+    } else {
+      const cs = codeSystems.get(inc.system);
+      if (!cs) return { skip: `code system ${inc.system} is not in the package` };
+      if (cs.content !== 'complete') return { skip: `code system ${inc.system} is ${cs.content} in the package` };
+      const walk = (list) => {
+        for (const c of list || []) {
+          codes.set(`${inc.system}|${c.code}`, c.code);
+          walk(c.concept);
+        }
+      };
+      walk(cs.concept);
+    }
+  }
+  for (const ref of inc.valueSet || []) {
+    const r = expandValueSet(unversioned(ref), visiting);
+    if (r.skip) return { skip: `${ref}: ${r.skip}` };
+    codes = codes ? new Map([...codes].filter(([k]) => r.has(k))) : r;
+  }
+  if (!codes) fail(`include without system or valueSet: ${JSON.stringify(inc)}`);
+  return codes;
+}
+
+// Expand every value set a slot is bound to; unexpandable ones leave their
+// slots unchecked.
+const bound = new Map(); // url -> { canonical, slots, result: codes | { skip } }
+for (const t of types.values()) {
+  for (const s of t.slots) {
+    if (!s.binding) continue;
+    const url = unversioned(s.binding);
+    if (!bound.has(url)) bound.set(url, { canonical: s.binding, slots: 0, result: expandValueSet(url) });
+    bound.get(url).slots++;
+  }
+}
+
 // ---- indices and the string pool ------------------------------------------
 
 const byteCmp = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+const utf8Cmp = (a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')); /* strcmp's order */
 const typeList = [...types.values()].sort((a, b) => byteCmp(a.name, b.name));
 const typeIndex = new Map(typeList.map((t, i) => [t.name, i]));
 if (typeList.length > 65535) fail('too many types');
@@ -174,6 +275,31 @@ function str(s) {
   return off;
 }
 
+// "registered | preliminary | final | ..." — the first codes, for diagnostics.
+function summary(codes) {
+  let out = '';
+  for (const c of codes) {
+    const next = out ? `${out} | ${c}` : c;
+    if (out && next.length > SUMMARY_BUDGET) return `${out} | ...`;
+    out = next;
+  }
+  return out;
+}
+
+const expanded = [...bound.entries()].filter(([, b]) => !b.result.skip).sort((a, b) => utf8Cmp(a[0], b[0]));
+const skipped = [...bound.entries()].filter(([, b]) => b.result.skip).sort((a, b) => utf8Cmp(a[0], b[0]));
+if (expanded.length === 0 || expanded.length > 65535) fail(`${expanded.length} value sets expanded`);
+const valueSetIndex = new Map(expanded.map(([url], i) => [url, i]));
+const valueSetRows = [];
+const codeRows = [];
+for (const [url, b] of expanded) {
+  const inOrder = [...new Set(b.result.values())];
+  if (inOrder.length === 0) fail(`${url}: expands to no codes`);
+  const version = b.canonical.includes('|') ? b.canonical.split('|')[1] : valueSets.get(url).version || '';
+  valueSetRows.push([str(url), str(version), str(summary(inOrder)), codeRows.length, inOrder.length]);
+  for (const c of [...inOrder].sort(utf8Cmp)) codeRows.push(str(c));
+}
+
 const elemRows = [];
 const slotRows = [];
 const typeRows = [];
@@ -185,7 +311,7 @@ for (const t of typeList) {
   t.slots.forEach((s, si) => {
     for (const k of s.keys) {
       if (!typeIndex.has(k.type)) fail(`${t.name}.${k.key}: unknown type ${k.type}`);
-      keys.push({ key: k.key, type: typeIndex.get(k.type), slot: si, flags: (s.many ? 1 : 0) | (s.choice ? 2 : 0) });
+      keys.push({ key: k.key, type: typeIndex.get(k.type), slot: si, flags: (s.many ? 1 : 0) | (s.choice ? 2 : 0) | (s.summary ? 4 : 0) });
     }
   });
   keys.sort((a, b) => byteCmp(a.key, b.key));
@@ -194,7 +320,11 @@ for (const t of typeList) {
   typeRows.push([str(t.name), elemRows.length, slotRows.length, keys.length, t.slots.length,
     `FHIR_KIND_${t.kind}`, `FHIR_PRIM_${t.prim}`, `FHIR_JSON_${t.json}`, str(t.regex)]);
   for (const k of keys) elemRows.push([str(k.key), k.type, k.slot, k.flags]);
-  for (const s of t.slots) slotRows.push([str(s.name), s.min, (s.many ? 1 : 0) | (s.choice ? 2 : 0)]);
+  for (const s of t.slots) {
+    const vs = s.binding ? valueSetIndex.get(unversioned(s.binding)) : undefined;
+    slotRows.push([str(s.name), s.min, (s.many ? 1 : 0) | (s.choice ? 2 : 0) | (s.summary ? 4 : 0),
+                   vs === undefined ? 0 : vs + 1]);
+  }
 }
 const resources = typeList.filter((t) => t.kind === 'RESOURCE').map((t) => typeIndex.get(t.name));
 
@@ -223,6 +353,9 @@ out.push(`/*
  * fhir_model.c — GENERATED by tools/gen-model.mjs from the FHIR R4 (4.0.1)
  * StructureDefinitions in hl7.fhir.r4.examples. Do not edit; see model.h.
  * ${typeList.length} types (${resources.length} resources), ${elemRows.length} JSON properties, ${slotRows.length} element definitions.
+ * Required bindings of code elements: ${expanded.length} value sets expanded (${codeRows.length} codes),
+ * ${skipped.length} left unchecked because the package cannot expand them:
+${skipped.map(([url, b]) => ` *   ${url} (${b.slots} element${b.slots > 1 ? 's' : ''}): ${b.result.skip.replaceAll('*/', '* /')}`).join('\n')}
  */
 #include "fhir/model.h"
 
@@ -236,6 +369,9 @@ out.push(`const fhir_type fhir_model_types[${typeRows.length}] = {\n${rows(typeR
 out.push(`const size_t fhir_model_type_count = ${typeRows.length};\n`);
 out.push(`const fhir_elem fhir_model_elems[${elemRows.length}] = {\n${rows(elemRows, 6)}\n};\n`);
 out.push(`const fhir_slot fhir_model_slots[${slotRows.length}] = {\n${rows(slotRows, 8)}\n};\n`);
+out.push(`const fhir_valueset fhir_model_valuesets[${valueSetRows.length}] = {\n${rows(valueSetRows, 2)}\n};`);
+out.push(`const size_t fhir_model_valueset_count = ${valueSetRows.length};\n`);
+out.push(`const uint32_t fhir_model_codes[${codeRows.length}] = {\n${rows(codeRows, 12)}\n};\n`);
 out.push(`const uint16_t fhir_model_resources[${resources.length}] = {\n${rows(resources, 16)}\n};`);
 out.push(`const size_t fhir_model_resource_count = ${resources.length};`);
 process.stdout.write(`${out.join('\n')}\n`);

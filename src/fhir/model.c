@@ -53,6 +53,39 @@ const fhir_elem *fhir_type_elem(const fhir_type *t, const char *key) {
     return NULL;
 }
 
+const fhir_valueset *fhir_valueset_find(const char *url) {
+    size_t lo = 0, hi = fhir_model_valueset_count;
+    if(!url) return NULL;
+    size_t n = strcspn(url, "|");
+    while(lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *name = fhir_model_str(fhir_model_valuesets[mid].url);
+        int c = strncmp(url, name, n);
+        if(c == 0 && name[n] != '\0') c = -1; /* url[0..n) is a proper prefix of name */
+        if(c == 0) return &fhir_model_valuesets[mid];
+        if(c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+bool fhir_valueset_has(const fhir_valueset *vs, const char *code) {
+    const uint32_t *v = &fhir_model_codes[vs->codes];
+    size_t lo = 0, hi = vs->n_codes;
+    while(lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(code, fhir_model_str(v[mid]));
+        if(c == 0) return true;
+        if(c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return false;
+}
+
 bool fhir_type_is_resource(const char *name) {
     return fhir_resource_find(name) != NULL;
 }

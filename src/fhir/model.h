@@ -24,7 +24,10 @@ bool fhir_resource_has_element(const char *type, const char *element);
  * primitive, and each nested element with children of its own, named by its
  * path such as "Observation.referenceRange") lists its JSON properties
  * sorted by name, choice elements expanded ("valueQuantity"), and its
- * element definitions ("slots") in definition order. Strings are offsets
+ * element definitions ("slots") in definition order. A slot of type code
+ * with a required binding names its value set, whose codes are listed
+ * sorted; value sets the generator could not expand from the package
+ * (mime types, currencies) leave their slots unchecked. Strings are offsets
  * into one pool. All of it is static and read-only.
  */
 #include <stdint.h>
@@ -73,6 +76,7 @@ typedef enum fhir_json_kind {
 
 #define FHIR_ELEM_MANY 1   /* max "*": always a JSON array */
 #define FHIR_ELEM_CHOICE 2 /* one of the types of an element[x] */
+#define FHIR_ELEM_SUMMARY 4 /* part of the summary view (_summary=true) */
 
 typedef struct fhir_elem {
     uint32_t name; /* pool offset: JSON property name ("valueQuantity") */
@@ -82,10 +86,20 @@ typedef struct fhir_elem {
 } fhir_elem;
 
 typedef struct fhir_slot {
-    uint32_t name; /* pool offset: element name as defined ("value[x]") */
-    uint8_t min;   /* 0 or 1 */
-    uint8_t flags; /* FHIR_ELEM_* */
+    uint32_t name;     /* pool offset: element name as defined ("value[x]") */
+    uint8_t min;       /* 0 or 1 */
+    uint8_t flags;     /* FHIR_ELEM_* */
+    uint16_t valueset; /* 1 + index into fhir_model_valuesets of its required binding; 0: codes unchecked */
 } fhir_slot;
+
+/* The expansion of a value set that a required binding names. */
+typedef struct fhir_valueset {
+    uint32_t url;     /* pool offset: canonical without version ("http://hl7.org/fhir/ValueSet/observation-status") */
+    uint32_t version; /* pool offset: version the binding names ("4.0.1"; "" if none) */
+    uint32_t summary; /* pool offset: the first codes for diagnostics ("registered | preliminary | final | ...") */
+    uint32_t codes;   /* first of n_codes in fhir_model_codes: pool offsets, sorted by strcmp, no duplicates */
+    uint32_t n_codes;
+} fhir_valueset;
 
 typedef struct fhir_type {
     uint32_t name;    /* pool offset: "Patient", "HumanName", "Observation.referenceRange" */
@@ -107,6 +121,9 @@ extern const fhir_type fhir_model_types[];
 extern const size_t fhir_model_type_count;
 extern const fhir_elem fhir_model_elems[];
 extern const fhir_slot fhir_model_slots[];
+extern const fhir_valueset fhir_model_valuesets[]; /* sorted by url (strcmp) */
+extern const size_t fhir_model_valueset_count;
+extern const uint32_t fhir_model_codes[];
 extern const uint16_t fhir_model_resources[];
 extern const size_t fhir_model_resource_count;
 
@@ -123,5 +140,17 @@ const fhir_type *fhir_resource_find(const char *name);
 /* The property `key` (a JSON name such as "valueQuantity") of type t; NULL
  * if t has no such property. Borrowed, static. */
 const fhir_elem *fhir_type_elem(const fhir_type *t, const char *key);
+
+/* The value set slot s's codes must come from; NULL when the slot has no
+ * required binding or its value set was not expanded. Borrowed, static. */
+static inline const fhir_valueset *fhir_slot_valueset(const fhir_slot *s) {
+    return s->valueset ? &fhir_model_valuesets[s->valueset - 1] : NULL;
+}
+/* The expanded value set with canonical url, with or without a "|version"
+ * suffix; NULL if no required binding uses it or it was not expanded.
+ * Borrowed, static. */
+const fhir_valueset *fhir_valueset_find(const char *url);
+/* True if code is one of vs's codes (exact, case-sensitive match). */
+bool fhir_valueset_has(const fhir_valueset *vs, const char *code);
 
 #endif

@@ -18,10 +18,12 @@
 #include "base/mem.h"
 #include "base/url.h"
 #include "fhir/compartment.h"
+#include "fhir/index.h"
+#include "fhir/search.h"
+#include "http/http.h"
 #include "fhir/model.h"
 #include "fhir/validate.h"
 
-#define MAX_TOKENS 256
 
 void record_result_free(record_result *r) {
     free(r->body);
@@ -49,25 +51,6 @@ static int64_t etag_version(const char *etag) {
     if(end == p || v < 1) return -1;
     if(*end == '"') end++;
     return *end ? -1 : (int64_t)v;
-}
-
-/* Collect identifier tokens of a resource. Strings are borrowed from res. */
-static size_t collect_tokens(const json_value *res, store_index_row *t, size_t max) {
-    size_t n = 0;
-    json_value *ids = json_get(res, "identifier");
-    size_t cnt = json_kind_of(ids) == JSON_ARRAY ? json_array_len(ids) : (ids ? 1 : 0);
-    for(size_t i = 0; i < cnt && n < max; i++) {
-        json_value *ident = json_kind_of(ids) == JSON_ARRAY ? json_array_at(ids, i) : ids;
-        const char *value = json_string(json_get(ident, "value"));
-        if(!value) continue;
-        memset(&t[n], 0, sizeof t[n]);
-        t[n].kind = STORE_IX_TOKEN;
-        t[n].param = "identifier";
-        t[n].a = json_string(json_get(ident, "system"));
-        t[n].b = value;
-        n++;
-    }
-    return n;
 }
 
 /* Check the body is an object of `type`; sets issues and returns KITH_EINVAL if not. */
@@ -111,8 +94,8 @@ static kith_rc write_version(store_conn *c, const char *type, const char *id_in,
 
     size_t len = 0;
     char *text = json_to_text(res, &len);
-    store_index_row tokens[MAX_TOKENS];
-    size_t ntok = collect_tokens(res, tokens, MAX_TOKENS);
+    fhir_index ix = FHIR_INDEX_INIT;
+    fhir_index_resource(type, res, &ix);
     char *patient = fhir_patient_compartment(type, id, res);
     store_put p = {
         .type = type,
@@ -123,10 +106,11 @@ static kith_rc write_version(store_conn *c, const char *type, const char *id_in,
         .patient = patient,
         .body = text,
         .body_len = len,
-        .rows = tokens,
-        .nrows = ntok,
+        .rows = ix.rows,
+        .nrows = ix.n,
     };
     kith_rc rc = store_write(c, &p);
+    fhir_index_free(&ix);
     free(patient);
     if(rc) {
         free(text);
@@ -155,89 +139,22 @@ static kith_rc begin(store_conn *c, const record_opts *o) {
 
 kith_rc record_match(store_conn *c, const char *type, const char *query, size_t max, char ***ids, size_t *n,
                      fhir_issues *issues) {
-    char *q = xstrdup(query);
-    char **acc = NULL;
-    size_t nacc = 0;
-    bool first = true;
+    http_param *params = NULL;
+    size_t np = 0;
+    fhir_search *s = NULL;
+    http_parse_query(query, &params, &np);
     kith_rc rc = KITH_OK;
-    char *save = NULL;
-    for(char *part = strtok_r(q, "&", &save); part; part = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(part, '=');
-        if(!eq) {
-            fhir_issues_add(issues, "error", "invalid", NULL, "search parameter '%s' has no value", part);
-            rc = KITH_EINVAL;
-            goto done;
-        }
-        *eq = '\0';
-        char *name = part, *value = eq + 1;
-        url_decode(name, true);
-        url_decode(value, true);
-        char **got = NULL;
-        size_t ngot = 0;
-        if(strcmp(name, "_id") == 0) {
-            store_resource r;
-            kith_rc rr = store_read(c, type, value, 0, &r);
-            store_resource_free(&r);
-            if(rr == KITH_OK) {
-                got = xmalloc(sizeof *got);
-                got[0] = xstrdup(value);
-                ngot = 1;
-            } else if(rr != KITH_ENOTFOUND && rr != KITH_EGONE) {
-                rc = rr;
-                goto done;
-            }
-        } else if(strcmp(name, "identifier") == 0) {
-            char *bar = strchr(value, '|');
-            const char *system = NULL, *code = value;
-            if(bar) {
-                *bar = '\0';
-                system = value;
-                code = bar + 1;
-            }
-            rc = store_find_token(c, type, "identifier", system, code, 100000, &got, &ngot);
-            if(rc) goto done;
-        } else {
-            fhir_issues_add(issues, "error", "not-supported", NULL,
-                            "search parameter '%s' is not supported here (only _id and identifier)", name);
-            rc = KITH_EUNSUPPORTED;
-            goto done;
-        }
-        if(first) {
-            acc = got;
-            nacc = ngot;
-            first = false;
-        } else {
-            size_t k = 0;
-            for(size_t i = 0; i < nacc; i++) {
-                bool keep = false;
-                for(size_t j = 0; j < ngot && !keep; j++) keep = strcmp(acc[i], got[j]) == 0;
-                if(keep)
-                    acc[k++] = acc[i];
-                else
-                    free(acc[i]);
-            }
-            nacc = k;
-            for(size_t j = 0; j < ngot; j++) free(got[j]);
-            free(got);
-        }
-    }
-    if(first) {
-        fhir_issues_add(issues, "error", "invalid", NULL, "the conditional query is empty");
+    if(np == 0) {
+        fhir_issues_add(issues, "error", "invalid", NULL, "the condition is empty: give search parameters");
         rc = KITH_EINVAL;
         goto done;
     }
-    if(nacc > max) {
-        for(size_t i = max; i < nacc; i++) free(acc[i]);
-        nacc = max;
-    }
-    *ids = acc;
-    *n = nacc;
-    acc = NULL;
-    nacc = 0;
+    rc = fhir_search_parse(type, params, np, true, "", &s, issues);
+    if(rc) goto done;
+    rc = fhir_search_ids(c, s, max, ids, n);
 done:
-    for(size_t i = 0; i < nacc; i++) free(acc[i]);
-    free(acc);
-    free(q);
+    fhir_search_free(s);
+    http_params_free(params, np);
     return rc;
 }
 

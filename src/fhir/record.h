@@ -64,9 +64,10 @@ kith_rc record_delete(store_conn *c, const char *type, const char *id, const rec
                       fhir_issues *issues);
 
 /*
- * Resolve a search query of the supported kinds ("_id=x", "identifier=[system|]value",
- * joined by '&') against current resources of type. At most max ids; caller
- * frees each id and the array. KITH_EUNSUPPORTED names the parameter in issues.
+ * Resolve a search query ("identifier=sys|val&birthdate=1931-02-03", any
+ * FHIR search parameters, parsed strictly) against current resources of
+ * type. At most max ids; caller frees each id and the array. KITH_EINVAL
+ * with issues for a malformed or unknown parameter.
  */
 kith_rc record_match(store_conn *c, const char *type, const char *query, size_t max, char ***ids, size_t *n,
                      fhir_issues *issues);

@@ -31,6 +31,7 @@
 #include "fhir/outcome.h"
 #include "fhir/patch.h"
 #include "fhir/record.h"
+#include "fhir/search.h"
 #include "json/json.h"
 
 #define FHIR_JSON "application/fhir+json; charset=utf-8"
@@ -525,32 +526,14 @@ static void gather_form(const http_request *req, search_params *sp) {
         sp->n++;
     }
     if(strcmp(req->method, "POST") != 0 || !req->body_len) return;
-    char *body = xstrdup(req->body);
-    char *save = NULL;
-    for(char *part = strtok_r(body, "&", &save); part; part = strtok_r(NULL, "&", &save)) {
-        char *eq = strchr(part, '=');
-        char *v = eq ? eq + 1 : part + strlen(part);
-        if(eq) *eq = '\0';
-        url_decode(part, true);
-        url_decode(v, true);
+    http_param *form = NULL;
+    size_t nf = 0;
+    http_parse_query(req->body, &form, &nf);
+    for(size_t i = 0; i < nf; i++) {
         if(sp->n == cap) sp->v = xrealloc(sp->v, (cap = cap ? cap * 2 : 8) * sizeof *sp->v);
-        sp->v[sp->n].name = xstrdup(part);
-        sp->v[sp->n].value = xstrdup(v);
-        sp->n++;
+        sp->v[sp->n++] = form[i];
     }
-    free(body);
-}
-
-static void free_search_params(search_params *sp) {
-    for(size_t i = 0; i < sp->n; i++) {
-        free(sp->v[i].name);
-        free(sp->v[i].value);
-    }
-    free(sp->v);
-}
-
-static int cmp_str(const void *a, const void *b) {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    free(form);
 }
 
 static void do_search(store_conn *c, const http_request *req, http_response *res, const char *type) {
@@ -564,102 +547,24 @@ static void do_search(store_conn *c, const http_request *req, http_response *res
     }
     search_params sp;
     gather_form(req, &sp);
-    buf filter = BUF_INIT, used = BUF_INIT, out = BUF_INIT, entries = BUF_INIT;
-    fhir_issues ignored = FHIR_ISSUES_INIT, is = FHIR_ISSUES_INIT;
-    int64_t count = DEFAULT_PAGE;
-    const char *after = NULL;
-    char **ids = NULL;
-    size_t nids = 0;
-    bundle_ctx b = {.out = &entries, .req = req};
-    int64_t total = 0;
-    for(size_t i = 0; i < sp.n; i++) {
-        const char *n = sp.v[i].name, *v = sp.v[i].value;
-        if(strcmp(n, "_id") == 0 || strcmp(n, "identifier") == 0) {
-            if(strcmp(n, "identifier") == 0 && !fhir_resource_has_element(type, "identifier")) {
-                if(prefer_strict(req)) {
-                    reply_error(res, 400, "not-supported", "%s has no search parameter 'identifier'", type);
-                    goto done;
-                }
-                fhir_issues_add(&ignored, "warning", "not-supported", NULL,
-                                "%s has no search parameter 'identifier': ignored", type);
-                continue;
-            }
-            add_param(&filter, n, v);
-            add_param(&used, n, v);
-        } else if(strcmp(n, "_count") == 0) {
-            count = parse_count(v, DEFAULT_PAGE);
-            if(count < 0) {
-                reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
-                goto done;
-            }
-            add_param(&used, n, v);
-        } else if(strcmp(n, "_page_after") == 0) {
-            after = v;
-        } else if(strcmp(n, "_format") == 0) {
-            add_param(&used, n, v);
-        } else {
-            if(prefer_strict(req)) {
-                reply_error(res, 400, "not-supported", "search parameter '%s' is not supported for %s", n, type);
-                goto done;
-            }
-            fhir_issues_add(&ignored, "warning", "not-supported", NULL,
-                            "search parameter '%s' is not supported yet and was ignored", n);
-        }
-    }
-    kith_rc rc = KITH_OK;
-    if(filter.len) {
-        rc = record_match(c, type, buf_str(&filter), 100000, &ids, &nids, &is);
-        if(rc) {
-            reply_rc(res, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc, &is, "search failed");
-            goto done;
-        }
-        qsort(ids, nids, sizeof *ids, cmp_str);
-        total = (int64_t)nids;
-        for(size_t i = 0; i < nids && b.n < (size_t)count; i++) {
-            if(after && strcmp(ids[i], after) <= 0) continue;
-            store_resource r;
-            if(store_read(c, type, ids[i], 0, &r) == KITH_OK) bundle_entry(&b, &r);
-            store_resource_free(&r);
-        }
+    fhir_issues is = FHIR_ISSUES_INIT;
+    fhir_search *s = NULL;
+    buf out = BUF_INIT;
+    kith_rc rc = fhir_search_parse(type, sp.v, sp.n, prefer_strict(req), req->base_url, &s, &is);
+    if(!rc) rc = fhir_search_bundle(c, s, req->base_url, &out, &is);
+    if(rc) {
+        reply_rc(res, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc, &is, "search failed");
     } else {
-        rc = store_count(c, type, &total);
-        if(!rc && count > 0) rc = store_list(c, type, after, (size_t)count, bundle_entry, &b);
-        if(rc) {
-            reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "search failed: %s", kith_rc_name(rc));
-            goto done;
-        }
+        res->status = 200;
+        res->content_type = FHIR_JSON;
+        buf_free(&res->body);
+        res->body = out;
+        out = (buf)BUF_INIT;
     }
-    buf path = BUF_INIT;
-    buf_printf(&path, "/fhir/%s", type);
-    buf_printf(&out, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":%lld,\"link\":[", (long long)total);
-    page_link(&out, req, buf_str(&path), "self", &used, "_page_after", after, true);
-    if(b.n == (size_t)count && b.n > 0) page_link(&out, req, buf_str(&path), "next", &used, "_page_after", b.last_id, false);
-    buf_puts(&out, "],\"entry\":[");
-    buf_append(&out, entries.data, entries.len);
-    if(ignored.n) {
-        if(b.n) buf_putc(&out, ',');
-        buf_puts(&out, "{\"resource\":");
-        fhir_outcome_write(&out, &ignored);
-        buf_puts(&out, ",\"search\":{\"mode\":\"outcome\"}}");
-    }
-    buf_puts(&out, "]}");
-    buf_free(&path);
-    res->status = 200;
-    res->content_type = FHIR_JSON;
-    buf_free(&res->body);
-    res->body = out;
-    out = (buf)BUF_INIT;
-done:
-    for(size_t i = 0; i < nids; i++) free(ids[i]);
-    free(ids);
-    free(b.last_id);
-    fhir_issues_free(&ignored);
-    fhir_issues_free(&is);
-    buf_free(&filter);
-    buf_free(&used);
     buf_free(&out);
-    buf_free(&entries);
-    free_search_params(&sp);
+    fhir_search_free(s);
+    fhir_issues_free(&is);
+    http_params_free(sp.v, sp.n);
 }
 
 /* ---- routing ------------------------------------------------------------ */

@@ -7,7 +7,9 @@
  * datatypes and nested elements, the right scalar for primitives, whose
  * text must match the official R4 formats (hand-coded below from the
  * regexes in the primitive StructureDefinitions, rather than run through a
- * regex engine). Required elements are checked object by object, so the
+ * regex engine). Codes of elements with a required binding must be in its
+ * value set, when the generator could expand it (a binary search over the
+ * generated list). Required elements are checked object by object, so the
  * children of an absent optional parent are never demanded. Nested resources
  * (contained, Bundle.entry.resource, Parameters.parameter.resource) are
  * checked by their own resourceType, the location continuing through them:
@@ -428,7 +430,16 @@ static void wrong_kind(vctx *c, const fhir_type *t, json_kind k) {
           kind_phrase(k));
 }
 
-static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
+/* A code that passed the format check but is not in vs. */
+static void code_not_in(vctx *c, const fhir_valueset *vs, const char *code, size_t n) {
+    const char *version = fhir_model_str(vs->version);
+    issue(c, "code-invalid", "'%.*s%s' is not in the required value set %s%s%s (%s)", show_len(code, n), code,
+          ellipsis(n), fhir_model_str(vs->url), *version ? "|" : "", version, fhir_model_str(vs->summary));
+}
+
+/* A primitive value of type t; vs: the value set its code must be in
+ * (NULL: any). */
+static void check_primitive(vctx *c, const fhir_type *t, const fhir_valueset *vs, const json_value *v) {
     json_kind k = json_kind_of(v);
     switch((fhir_json_kind)t->json) {
     case FHIR_JSON_BOOLEAN:
@@ -470,6 +481,8 @@ static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
         } else if(!string_format_ok((fhir_prim)t->prim, p, n)) {
             issue(c, "value", "Invalid %s '%.*s%s'", type_name(t), show_len((const char *)p, n), (const char *)p,
                   ellipsis(n));
+        } else if(vs && !fhir_valueset_has(vs, (const char *)p)) { /* code_ok: no NUL inside */
+            code_not_in(c, vs, (const char *)p, n);
         }
         return;
     }
@@ -478,10 +491,11 @@ static void check_primitive(vctx *c, const fhir_type *t, const json_value *v) {
     assert(!"primitive with object JSON kind");
 }
 
-/* One value of type t (an array member, or a max-1 element). */
-static void check_single(vctx *c, const fhir_type *t, const json_value *v) {
+/* One value of type t (an array member, or a max-1 element); vs as for
+ * check_primitive. */
+static void check_single(vctx *c, const fhir_type *t, const fhir_valueset *vs, const json_value *v) {
     switch((fhir_type_kind)t->kind) {
-    case FHIR_KIND_PRIMITIVE: check_primitive(c, t, v); return;
+    case FHIR_KIND_PRIMITIVE: check_primitive(c, t, vs, v); return;
     case FHIR_KIND_ANY_RESOURCE: check_resource(c, v); return;
     case FHIR_KIND_COMPLEX:
     case FHIR_KIND_RESOURCE: break;
@@ -505,9 +519,12 @@ static const json_value *ext_sibling(const json_value *parent, const char *key) 
 }
 
 /* Element e of parent, written as property key with value v; the location
- * already names it. */
-static void check_value(vctx *c, const fhir_elem *e, const json_value *v, const json_value *parent, const char *key) {
+ * already names it. vs: the value set of e's required binding, if any (only
+ * codes are checked against it). */
+static void check_value(vctx *c, const fhir_elem *e, const fhir_valueset *vs, const json_value *v,
+                        const json_value *parent, const char *key) {
     const fhir_type *t = fhir_elem_type(e);
+    if(t->prim != FHIR_PRIM_CODE) vs = NULL;
     json_kind k = json_kind_of(v);
     if(!(e->flags & FHIR_ELEM_MANY)) {
         if(k == JSON_ARRAY)
@@ -515,7 +532,7 @@ static void check_value(vctx *c, const fhir_elem *e, const json_value *v, const 
         else if(k == JSON_NULL)
             issue(c, "invalid", "null is not allowed: leave the element out instead");
         else
-            check_single(c, t, v);
+            check_single(c, t, vs, v);
         return;
     }
     if(k != JSON_ARRAY) {
@@ -545,7 +562,7 @@ static void check_value(vctx *c, const fhir_elem *e, const json_value *v, const 
             if(json_kind_of(json_array_at(exts, i)) != JSON_OBJECT)
                 issue(c, "invalid", "null is not allowed here (no matching _%s entry)", key);
         } else {
-            check_single(c, t, item);
+            check_single(c, t, vs, item);
         }
         path_restore(c, mark);
     }
@@ -628,7 +645,7 @@ static void check_members(vctx *c, const fhir_type *t, const json_value *obj, bo
         if(underscore)
             check_prim_ext(c, e, v, obj, key);
         else
-            check_value(c, e, v, obj, key);
+            check_value(c, e, fhir_slot_valueset(&fhir_model_slots[t->slots + e->slot]), v, obj, key);
         path_restore(c, mark);
     }
     if(empty) {

@@ -34,7 +34,7 @@ typedef struct store_backend {
                     void *ctx);
     kith_rc (*count)(store_conn *c, const char *type, int64_t *n);
     kith_rc (*search)(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
-                      char **next_cursor);
+                      char **next_cursor, char **prev_cursor);
     kith_rc (*references_from)(store_conn *c, const char *type, const char *const *ids, size_t nids,
                                const char *param, const char *target_type, store_ref_fn fn, void *ctx);
     kith_rc (*references_to)(store_conn *c, const char *type, const char *const *ids, size_t nids,

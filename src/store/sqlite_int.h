@@ -16,7 +16,7 @@ sq_stmt_cache **sq_conn_cache(store_conn *c);
 void sq_cache_free(sq_stmt_cache *cache);
 
 kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
-                  char **next_cursor);
+                  char **next_cursor, char **prev_cursor);
 kith_rc sq_references_from(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *param,
                            const char *target_type, store_ref_fn fn, void *ctx);
 kith_rc sq_references_to(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *src_type,

@@ -554,16 +554,34 @@ static char *col_dup(sqlite3_stmt *st, int i) {
     return t ? xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, i)) : NULL;
 }
 
+/* One fetched row, held until the page is complete (a backward page is
+ * fetched in reverse and handed out in order). */
+typedef struct row {
+    store_resource res;
+    char *cursor;
+} row;
+
 kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
-                  char **next_cursor) {
+                  char **next_cursor, char **prev_cursor) {
     builder *b = xcalloc(1, sizeof *b);
     char **cur = NULL;
+    row *rows = NULL;
+    size_t n = 0;
+    bool backward = false, more = false;
     kith_rc rc = KITH_OK;
     sqlite3_stmt *st;
     *next_cursor = NULL;
-    if(q->cursor && !cursor_parse(q->cursor, q->nsorts, &cur)) {
-        rc = KITH_EINVAL;
-        goto done;
+    *prev_cursor = NULL;
+    if(q->cursor) {
+        if(q->cursor[0] != 'f' && q->cursor[0] != 'b') {
+            rc = KITH_EINVAL;
+            goto done;
+        }
+        backward = q->cursor[0] == 'b';
+        if(!cursor_parse(q->cursor + 1, q->nsorts, &cur)) {
+            rc = KITH_EINVAL;
+            goto done;
+        }
     }
     if(q->want_total) {
         buf_puts(&b->sql, "SELECT count(*) FROM resource r WHERE ");
@@ -587,7 +605,8 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
     }
     if(q->count == 0) goto done;
 
-    /* SELECT * FROM (rows with their sort keys) WHERE after-cursor ORDER BY keys, rid LIMIT count+1 */
+    /* SELECT * FROM (rows with their sort keys) WHERE beyond-cursor ORDER BY keys, rid LIMIT count+1.
+     * Backward pages flip every direction and are reversed afterwards. */
     buf_puts(&b->sql, "SELECT * FROM (SELECT r.rid AS rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq");
     for(size_t i = 0; i < q->nsorts; i++) {
         buf_puts(&b->sql, ", ");
@@ -611,13 +630,13 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
                     put_text(b, cur[j]);
             }
             if(i < q->nsorts) {
-                buf_printf(&b->sql, " AND k%zu %s ", i, q->sorts[i].desc ? "<" : ">");
+                buf_printf(&b->sql, " AND k%zu %s ", i, q->sorts[i].desc != backward ? "<" : ">");
                 if(key_numeric(&q->sorts[i]))
                     put_num(b, strtod(cur[i], NULL));
                 else
                     put_text(b, cur[i]);
             } else {
-                buf_puts(&b->sql, " AND rid > ");
+                buf_printf(&b->sql, " AND rid %s ", backward ? "<" : ">");
                 put_text(b, cur[q->nsorts]);
             }
             buf_puts(&b->sql, ")");
@@ -625,8 +644,9 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         buf_puts(&b->sql, ")");
     }
     buf_puts(&b->sql, " ORDER BY ");
-    for(size_t i = 0; i < q->nsorts; i++) buf_printf(&b->sql, "k%zu%s, ", i, q->sorts[i].desc ? " DESC" : "");
-    buf_printf(&b->sql, "rid LIMIT %zu", q->count + 1);
+    for(size_t i = 0; i < q->nsorts; i++)
+        buf_printf(&b->sql, "k%zu%s, ", i, q->sorts[i].desc != backward ? " DESC" : "");
+    buf_printf(&b->sql, "rid%s LIMIT %zu", backward ? " DESC" : "", q->count + 1);
     if((rc = b->rc)) goto done;
     st = cached_stmt(c, buf_str(&b->sql));
     if(!st) {
@@ -634,38 +654,60 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         goto done;
     }
     rc = bind_all(st, b);
-    size_t n = 0;
+    rows = xcalloc(q->count, sizeof *rows);
     int r = SQLITE_DONE;
-    char *last_cursor = NULL;
     while(!rc && (r = sqlite3_step(st)) == SQLITE_ROW) {
         if(n == q->count) {
-            *next_cursor = last_cursor;
-            last_cursor = NULL;
+            more = true;
             break;
         }
-        store_resource res = {0};
-        res.type = xstrdup(q->type);
-        res.id = col_dup(st, 0);
-        res.version = sqlite3_column_int64(st, 1);
-        res.last_updated = col_dup(st, 2);
-        res.deleted = sqlite3_column_int(st, 3) != 0;
-        res.method = col_dup(st, 4);
+        store_resource *res = &rows[n].res;
+        res->type = xstrdup(q->type);
+        res->id = col_dup(st, 0);
+        res->version = sqlite3_column_int64(st, 1);
+        res->last_updated = col_dup(st, 2);
+        res->deleted = sqlite3_column_int(st, 3) != 0;
+        res->method = col_dup(st, 4);
         const void *body = sqlite3_column_blob(st, 5);
-        res.body_len = (size_t)sqlite3_column_bytes(st, 5);
-        res.body = body ? xstrndup(body, res.body_len) : NULL;
-        res.seq = sqlite3_column_int64(st, 6);
-        free(last_cursor);
-        last_cursor = cursor_make(st, 7, q->nsorts, res.id);
-        int stop = fn(ctx, &res);
-        store_resource_free(&res);
+        res->body_len = (size_t)sqlite3_column_bytes(st, 5);
+        res->body = body ? xstrndup(body, res->body_len) : NULL;
+        res->seq = sqlite3_column_int64(st, 6);
+        rows[n].cursor = cursor_make(st, 7, q->nsorts, res->id);
         n++;
-        if(stop) break;
     }
-    free(last_cursor);
     if(!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = KITH_ESTORE;
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+    if(rc) goto done;
+    if(backward) {
+        for(size_t i = 0; i < n / 2; i++) {
+            row t = rows[i];
+            rows[i] = rows[n - 1 - i];
+            rows[n - 1 - i] = t;
+        }
+    }
+    if(n) {
+        /* Forward: more rows after this page, and (if we came from somewhere) rows before it.
+         * Backward: more rows before this page, and always the page we came from after it. */
+        bool has_next = backward ? true : more;
+        bool has_prev = backward ? more : q->cursor != NULL;
+        if(has_next) {
+            *next_cursor = xmalloc(strlen(rows[n - 1].cursor) + 2);
+            sprintf(*next_cursor, "f%s", rows[n - 1].cursor);
+        }
+        if(has_prev) {
+            *prev_cursor = xmalloc(strlen(rows[0].cursor) + 2);
+            sprintf(*prev_cursor, "b%s", rows[0].cursor);
+        }
+    }
+    for(size_t i = 0; i < n; i++)
+        if(fn(ctx, &rows[i].res)) break;
 done:
+    for(size_t i = 0; i < n; i++) {
+        store_resource_free(&rows[i].res);
+        free(rows[i].cursor);
+    }
+    free(rows);
     if(cur) {
         for(size_t i = 0; i <= q->nsorts; i++) free(cur[i]);
         free(cur);

@@ -149,8 +149,8 @@ kith_rc store_list(store_conn *c, const char *type, const char *after_id, size_t
 }
 
 kith_rc store_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
-                     char **next_cursor) {
-    TIMED(searches, search_us, owner_of(c)->be->search(c, q, fn, ctx, total, next_cursor));
+                     char **next_cursor, char **prev_cursor) {
+    TIMED(searches, search_us, owner_of(c)->be->search(c, q, fn, ctx, total, next_cursor, prev_cursor));
 }
 
 kith_rc store_references_from(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *param,

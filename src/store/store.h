@@ -205,13 +205,13 @@ typedef struct store_history_query {
 
 /*
  * Run a search: fn gets each resource of the page in order. *total (if
- * want_total) counts every match; *next_cursor (caller frees) is NULL on the
- * last page. A cursor keeps its place by the sort keys and id, so pages
+ * want_total) counts every match; *next_cursor and *prev_cursor (caller
+ * frees) lead to the following and preceding pages, NULL at either end. A cursor keeps its place by the sort keys and id, so pages
  * neither repeat nor skip resources that stay while others change.
  * KITH_EINVAL when the cursor is not one this store made.
  */
 kith_rc store_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
-                     char **next_cursor);
+                     char **next_cursor, char **prev_cursor);
 
 /* Ids of the resources of type `type` referenced by parameter `param` of
  * the given resources (for _include): calls fn with target type and id. */

@@ -123,3 +123,84 @@ Test(model, primitives) {
     cr_expect_str_eq(fhir_model_str(fhir_type_find("id")->regex), "[A-Za-z0-9\\-\\.]{1,64}");
     cr_expect_str_eq(fhir_model_str(fhir_type_find("markdown")->regex), "[ \\r\\n\\t\\S]+");
 }
+
+/* The slot behind property key of the type named type. */
+static const fhir_slot *slot_of(const char *type, const char *key) {
+    const fhir_type *t = fhir_type_find(type);
+    cr_assert_not_null(t, "%s", type);
+    const fhir_elem *e = fhir_type_elem(t, key);
+    cr_assert_not_null(e, "%s.%s", type, key);
+    return &fhir_model_slots[t->slots + e->slot];
+}
+
+Test(model, required_bindings) {
+    const fhir_valueset *vs = fhir_slot_valueset(slot_of("Observation", "status"));
+    cr_assert_not_null(vs);
+    cr_expect_str_eq(fhir_model_str(vs->url), "http://hl7.org/fhir/ValueSet/observation-status");
+    cr_expect_str_eq(fhir_model_str(vs->version), "4.0.1");
+    cr_expect_str_eq(fhir_model_str(vs->summary), "registered | preliminary | final | ...");
+    cr_expect_eq(vs->n_codes, 8);
+    cr_expect(fhir_valueset_has(vs, "final"));
+    cr_expect(fhir_valueset_has(vs, "corrected")); /* nested under amended */
+    cr_expect(fhir_valueset_has(vs, "registered"));
+    cr_expect(fhir_valueset_has(vs, "unknown"));
+    cr_expect_not(fhir_valueset_has(vs, "Final"));
+    cr_expect_not(fhir_valueset_has(vs, "fina"));
+    cr_expect_not(fhir_valueset_has(vs, ""));
+    cr_expect_not(fhir_valueset_has(vs, "zzz"));
+
+    /* by canonical, with or without its version */
+    cr_expect_eq(fhir_valueset_find("http://hl7.org/fhir/ValueSet/observation-status"), vs);
+    cr_expect_eq(fhir_valueset_find("http://hl7.org/fhir/ValueSet/observation-status|4.0.1"), vs);
+    cr_expect_null(fhir_valueset_find("http://hl7.org/fhir/ValueSet/observation-statu"));
+    cr_expect_null(fhir_valueset_find("http://hl7.org/fhir/ValueSet/observation-status2"));
+    cr_expect_null(fhir_valueset_find(NULL));
+
+    /* shared by every element bound to it, in resources and datatypes alike */
+    const fhir_valueset *gender = fhir_slot_valueset(slot_of("Patient", "gender"));
+    cr_assert_not_null(gender);
+    cr_expect_eq(fhir_slot_valueset(slot_of("Practitioner", "gender")), gender);
+    cr_expect_eq(fhir_slot_valueset(slot_of("Patient.contact", "gender")), gender);
+    cr_expect_str_eq(fhir_model_str(gender->summary), "male | female | other | unknown");
+    cr_expect_eq(fhir_slot_valueset(slot_of("Bundle.entry.request", "method")),
+                 fhir_valueset_find("http://hl7.org/fhir/ValueSet/http-verb"));
+    cr_expect_not_null(fhir_slot_valueset(slot_of("HumanName", "use")));
+    cr_expect_not_null(fhir_slot_valueset(slot_of("Timing.repeat", "dayOfWeek")));
+    /* another version than the FHIR release's */
+    const fhir_valueset *conf = fhir_slot_valueset(slot_of("Composition", "confidentiality"));
+    cr_assert_not_null(conf);
+    cr_expect_str_eq(fhir_model_str(conf->version), "2014-03-26");
+    cr_expect(fhir_valueset_has(conf, "N"));
+
+    /* no binding, a binding that is not required, one the generator cannot expand */
+    cr_expect_null(fhir_slot_valueset(slot_of("Patient", "name")));
+    cr_expect_null(fhir_slot_valueset(slot_of("Patient", "language")));
+    cr_expect_null(fhir_slot_valueset(slot_of("Attachment", "contentType")));
+    cr_expect_null(fhir_slot_valueset(slot_of("Money", "currency")));
+    cr_expect_null(fhir_valueset_find("http://hl7.org/fhir/ValueSet/mimetypes"));
+}
+
+Test(model, value_set_tables_are_sorted) {
+    cr_assert_gt(fhir_model_valueset_count, 200);
+    for(size_t i = 0; i < fhir_model_valueset_count; i++) {
+        const fhir_valueset *vs = &fhir_model_valuesets[i];
+        const char *url = fhir_model_str(vs->url);
+        if(i) cr_expect_lt(strcmp(fhir_model_str(fhir_model_valuesets[i - 1].url), url), 0);
+        cr_expect_eq(fhir_valueset_find(url), vs, "%s", url);
+        cr_expect_gt(vs->n_codes, 0, "%s", url);
+        for(uint32_t k = 0; k < vs->n_codes; k++) {
+            const char *code = fhir_model_str(fhir_model_codes[vs->codes + k]);
+            if(k) cr_expect_lt(strcmp(fhir_model_str(fhir_model_codes[vs->codes + k - 1]), code), 0, "%s", url);
+            cr_expect(fhir_valueset_has(vs, code), "%s %s", url, code);
+        }
+    }
+    /* every value set is used by some slot, and slots point inside the table */
+    size_t n_slots = 0;
+    for(size_t i = 0; i < fhir_model_type_count; i++) n_slots += fhir_model_types[i].n_slots;
+    size_t bound = 0;
+    for(size_t i = 0; i < n_slots; i++) {
+        cr_assert_leq(fhir_model_slots[i].valueset, fhir_model_valueset_count);
+        bound += fhir_model_slots[i].valueset != 0;
+    }
+    cr_expect_geq(bound, fhir_model_valueset_count);
+}

@@ -11,7 +11,8 @@
  * Issue codes: "structure" for unknown elements and wrong JSON shapes
  * (including an array for a max-1 element and a single value for a
  * repeating one), "required" for missing min-1 elements, "value" for
- * malformed primitives, "invalid" for the rest (null, empty arrays and
+ * malformed primitives, "code-invalid" for a code outside the value set of
+ * a required binding, "invalid" for the rest (null, empty arrays and
  * objects, two choices of one value[x], unknown resource types, ext-1).
  */
 #include <criterion/criterion.h>
@@ -407,6 +408,130 @@ Test(validate, datatype_nested_elements) {
                  "'count':0}}}]}",
                  "value", "MedicationRequest.dosageInstruction[0].timing.repeat.count");
     expect_issue("{'resourceType':'Patient','photo':[{'size':-1}]}", "value", "Patient.photo[0].size");
+}
+
+/* ---- codes with required bindings ------------------------------------------ */
+
+/* Expect exactly one issue, code-invalid at expression, whose diagnostics
+ * contain `diagnostics`. */
+static void expect_code_invalid(const char *text, const char *expression, const char *diagnostics) {
+    expect_issue(text, "code-invalid", expression);
+    json_value *v = parse_q(text);
+    fhir_issues is = FHIR_ISSUES_INIT;
+    fhir_validate(v, &is);
+    cr_assert_eq(is.n, 1);
+    cr_expect(strstr(is.v[0].diagnostics, diagnostics), "diagnostics '%s' lack '%s'", is.v[0].diagnostics,
+              diagnostics);
+    fhir_issues_free(&is);
+    json_free(v);
+}
+
+Test(validate, required_codes_at_the_root) {
+    static const char *const statuses[] = {"registered", "preliminary", "final",            "amended",
+                                           "corrected",  "cancelled",   "entered-in-error", "unknown"};
+    char text[256];
+    for(size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+        snprintf(text, sizeof text, "{'resourceType':'Observation','status':'%s','code':{'text':'x'}}", statuses[i]);
+        expect_valid(text);
+    }
+    expect_code_invalid("{'resourceType':'Observation','status':'bogus-status','code':{'text':'x'}}",
+                        "Observation.status",
+                        "'bogus-status' is not in the required value set "
+                        "http://hl7.org/fhir/ValueSet/observation-status|4.0.1 "
+                        "(registered | preliminary | final | ...)");
+
+    expect_valid("{'resourceType':'Patient','gender':'male'}");
+    expect_valid("{'resourceType':'Patient','gender':'female'}");
+    expect_valid("{'resourceType':'Patient','gender':'other'}");
+    expect_valid("{'resourceType':'Patient','gender':'unknown'}");
+    expect_code_invalid("{'resourceType':'Patient','gender':'m'}", "Patient.gender",
+                        "'m' is not in the required value set http://hl7.org/fhir/ValueSet/administrative-gender|4.0.1 "
+                        "(male | female | other | unknown)");
+    /* codes are case-sensitive */
+    expect_issue("{'resourceType':'Patient','gender':'Male'}", "code-invalid", "Patient.gender");
+    /* a malformed code is reported once, as malformed */
+    expect_issue("{'resourceType':'Patient','gender':' male'}", "value", "Patient.gender");
+    /* an extension in place of the value leaves nothing to check */
+    expect_valid("{'resourceType':'Patient','_gender':{'extension':[{'url':'http://x.org/e','valueString':'x'}]}}");
+}
+
+Test(validate, required_codes_in_nested_elements) {
+    expect_valid("{'resourceType':'Bundle','type':'batch','entry':[{'request':{'method':'GET','url':'Patient/1'}},"
+                 "{'request':{'method':'PATCH','url':'Patient/2'}}]}");
+    expect_code_invalid("{'resourceType':'Bundle','type':'batch','entry':[{'request':{'method':'GET',"
+                        "'url':'Patient/1'}},{'request':{'method':'FETCH','url':'Patient/2'}}]}",
+                        "Bundle.entry[1].request.method", "http://hl7.org/fhir/ValueSet/http-verb|4.0.1");
+    expect_code_invalid("{'resourceType':'Bundle','type':'bag'}", "Bundle.type",
+                        "http://hl7.org/fhir/ValueSet/bundle-type|4.0.1");
+    /* resources inside resources */
+    expect_code_invalid("{'resourceType':'Bundle','type':'collection','entry':[{'resource':{'resourceType':"
+                        "'Observation','status':'done','code':{'text':'x'}}}]}",
+                        "Bundle.entry[0].resource.status", "'done'");
+    expect_issue("{'resourceType':'Patient','contained':[{'resourceType':'Patient','gender':'f'}]}", "code-invalid",
+                 "Patient.contained[0].gender");
+    /* datatypes and their nested elements */
+    expect_valid("{'resourceType':'Patient','name':[{'use':'maiden','family':'X'}],'telecom':[{'system':'phone',"
+                 "'value':'1','use':'mobile'}]}");
+    expect_issue("{'resourceType':'Patient','name':[{'use':'nick','family':'X'}]}", "code-invalid",
+                 "Patient.name[0].use");
+    expect_issue("{'resourceType':'Observation','status':'final','code':{'text':'x'},'valueQuantity':{'value':1,"
+                 "'comparator':'~'}}",
+                 "code-invalid", "Observation.valueQuantity.comparator");
+    expect_issue("{'resourceType':'MedicationRequest','status':'active','intent':'order','medicationCodeableConcept':"
+                 "{'text':'m'},'subject':{'reference':'Patient/1'},'dosageInstruction':[{'timing':{'repeat':{"
+                 "'periodUnit':'fortnight'}}}]}",
+                 "code-invalid", "MedicationRequest.dosageInstruction[0].timing.repeat.periodUnit");
+}
+
+Test(validate, required_codes_in_arrays) {
+    expect_valid("{'resourceType':'AllergyIntolerance','patient':{'reference':'Patient/1'},"
+                 "'category':['food','medication']}");
+    expect_code_invalid("{'resourceType':'AllergyIntolerance','patient':{'reference':'Patient/1'},"
+                        "'category':['food','pollen']}",
+                        "AllergyIntolerance.category[1]", "'pollen'");
+    /* a null placeholder next to its extension has no code to check */
+    expect_valid("{'resourceType':'AllergyIntolerance','patient':{'reference':'Patient/1'},'category':['food',null],"
+                 "'_category':[null,{'extension':[{'url':'http://x.org/e','valueString':'x'}]}]}");
+    expect_issue("{'resourceType':'MedicationRequest','status':'active','intent':'order','medicationCodeableConcept':"
+                 "{'text':'m'},'subject':{'reference':'Patient/1'},'dosageInstruction':[{'timing':{'repeat':{"
+                 "'dayOfWeek':['mon','fri','sun','hol']}}}]}",
+                 "code-invalid", "MedicationRequest.dosageInstruction[0].timing.repeat.dayOfWeek[3]");
+}
+
+Test(validate, required_value_set_expansions) {
+    /* nested concepts of a code system: 'corrected' sits under 'amended', 'required' under 'invalid' */
+    expect_valid("{'resourceType':'Observation','status':'corrected','code':{'text':'x'}}");
+    expect_valid("{'resourceType':'OperationOutcome','issue':[{'severity':'error','code':'required'}]}");
+    expect_issue("{'resourceType':'OperationOutcome','issue':[{'severity':'fatal-ish','code':'required'}]}",
+                 "code-invalid", "OperationOutcome.issue[0].severity");
+    /* two includes: Task.intent takes task-intent's codes and some of request-intent's */
+    expect_valid("{'resourceType':'Task','status':'ready','intent':'unknown'}");
+    expect_valid("{'resourceType':'Task','status':'ready','intent':'filler-order'}");
+    expect_issue("{'resourceType':'Task','status':'ready','intent':'directive'}", "code-invalid", "Task.intent");
+    /* an explicit list of codes from an external system (UCUM units of time) */
+    expect_valid("{'resourceType':'Observation','status':'final','code':{'text':'x'},'effectiveTiming':{'repeat':{"
+                 "'period':2,'periodUnit':'wk'}}}");
+    /* three code systems: data types, resource types and abstract types */
+    expect_valid("{'resourceType':'OperationDefinition','name':'x','status':'draft','kind':'operation','code':'x',"
+                 "'system':false,'type':false,'instance':true,'parameter':[{'name':'a','use':'in','min':0,'max':'1',"
+                 "'type':'HumanName'},{'name':'b','use':'out','min':0,'max':'*','type':'Resource'},"
+                 "{'name':'c','use':'out','min':0,'max':'1','type':'Patient'}]}");
+    expect_issue("{'resourceType':'OperationDefinition','name':'x','status':'draft','kind':'operation','code':'x',"
+                 "'system':false,'type':false,'instance':true,'parameter':[{'name':'a','use':'in','min':0,'max':'1',"
+                 "'type':'Patients'}]}",
+                 "code-invalid", "OperationDefinition.parameter[0].type");
+}
+
+Test(validate, unexpandable_value_sets_are_not_checked) {
+    /* Attachment.contentType is bound to BCP-13 mime types, Money.currency to
+     * ISO 4217: neither code system is in the package */
+    expect_valid("{'resourceType':'Patient','photo':[{'contentType':'application/x-made-up','data':'AAAA'}]}");
+    expect_valid("{'resourceType':'Account','status':'active','coverage':[{'coverage':{'reference':'Coverage/1'}}],"
+                 "'guarantor':[{'party':{'reference':'Patient/1'}}],'extension':[{'url':'http://x.org/e',"
+                 "'valueMoney':{'value':1,'currency':'XYZ'}}]}");
+    /* elements without a required binding take any code */
+    expect_valid("{'resourceType':'Patient','communication':[{'language':{'coding':[{'system':'urn:ietf:bcp:47',"
+                 "'code':'not-a-language'}]}}],'language':'xx-made-up'}");
 }
 
 /* ---- hostile input ------------------------------------------------------- */
