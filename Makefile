@@ -22,7 +22,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench
+.PHONY: all deps run test unit unit-asan api clean bench fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -62,6 +62,13 @@ $(BUILD)/unit-tests: $(OBJ) $(TESTOBJ)
 	@echo "  LD  $@"
 	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) -lcriterion $(LDLIBS)
 
+# FHIRPath conformance driver (libxml2 reads the official suite)
+CONFOBJ := $(BUILD)/obj/tests/conformance/fhirpath_conformance.o
+$(CONFOBJ): PKG_CFLAGS += $(shell pkg-config --cflags libxml-2.0 2>/dev/null)
+$(BUILD)/fhirpath-conformance: $(OBJ) $(CONFOBJ)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs libxml-2.0 2>/dev/null) $(LDLIBS)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- running -----------------------------------------------------------
@@ -75,6 +82,14 @@ unit: $(BUILD)/unit-tests
 unit-asan: deps
 	$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 KITH_FHIR_PACKAGE=$(FHIRPKG) build/asan/unit-tests --jobs 2
+
+# The official FHIRPath R4 suite, then the cross-check against fhirpath.js.
+fhirpath-conformance: $(BUILD)/fhirpath-conformance bin/kith
+	@$(BUILD)/fhirpath-conformance tests/conformance/fhirpath-known-failures.txt
+	@node tests/conformance/crosscheck.mjs
+
+fhirpath-bench: bin/kith
+	@bench/fhirpath/run.sh
 
 api: bin/kith
 	node --test --test-concurrency=1 tests/api/

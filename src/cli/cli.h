@@ -22,5 +22,6 @@ const char *cli_setting(const char *flag_value, const char *env_name, const char
 
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_fhirpath(int argc, char **argv);
 
 #endif

@@ -60,6 +60,8 @@ void fhirpath_result_free(fhirpath_result *r);
 /* Append the result as a JSON array (FHIR types kept: a date stays a date
  * string, a Quantity an object, nodes as their JSON). */
 kith_rc fhirpath_result_write(buf *out, const fhirpath_result *r);
+/* Append one item as JSON (as fhirpath_result_write does for each). */
+kith_rc fhirpath_item_write(buf *out, const fhirpath_item *it);
 
 /* Resolves a reference string (e.g. "Patient/123") for resolve(); returns a
  * resource the caller of fhirpath_eval keeps alive, or NULL. */
@@ -75,6 +77,11 @@ typedef struct fhirpath_env {
     void *resolve_ctx;
     const fhirpath_var *vars;  /* user variables (%name), may be NULL */
     size_t nvars;
+    /* Added after the first version (zero = the old behaviour): */
+    bool strict;        /* unknown element names and type names are errors */
+    bool resolve_stubs; /* resolve() of an unresolvable "Type/id" reference gives a stub
+                           {"resourceType":Type,"id":id}, so `resolve() is Patient` works
+                           without fetching (as search indexing needs) */
 } fhirpath_env;
 
 /*

@@ -23,6 +23,7 @@
 /* Caps on what comes from outside. */
 #define FP_MAX_EXPR_LEN (64u << 10)   /* characters in one expression */
 #define FP_MAX_PARSE_DEPTH 200        /* nesting of parentheses / operators */
+#define FP_MAX_TREE_HEIGHT 600        /* height of the expression tree (bounds recursion) */
 #define FP_MAX_EVAL_DEPTH 400         /* nested evaluation (function arguments in loops) */
 #define FP_MAX_ITEMS 1000000u         /* items in one collection */
 #define FP_MAX_ARENA (512u << 20)     /* bytes one evaluation may allocate */
@@ -156,6 +157,7 @@ struct fp_node {
     fp_node_kind kind;
     fp_op op;
     size_t pos;       /* character offset in the source */
+    int height;       /* 1 + the tallest child */
     fp_node *a, *b;   /* operands; a is the focus of N_MEMBER/N_FUNC/N_INDEX */
     fp_node **args;
     int nargs;
@@ -231,8 +233,16 @@ void fp_all_children(fp_ctx *c, const fp_item *it, fp_coll *out);
 void fp_node_item(fp_item *it, const json_value *v, const json_value *ext, const fhir_type *ft);
 void fp_resource_item(fp_item *it, const json_value *res);
 
+/* Operators shared with the functions (fhirpath_eval.c). */
+void fp_union(fp_ctx *c, const fp_coll *a, const fp_coll *b, fp_coll *out);
+bool fp_arith(fp_ctx *c, fp_op op, const fp_item *x, const fp_item *y, fp_coll *out);
+
 /* Type tests: is `it` of type ns.name ("System"/"FHIR"/NULL)? */
 bool fp_item_is_type(fp_ctx *c, const fp_item *it, const char *ns, const char *name);
+/* as/ofType: like is, but FHIR primitives match their exact type only. */
+bool fp_item_as_type(fp_ctx *c, const fp_item *it, const char *ns, const char *name);
+/* Is ns.name a type FHIRPath knows (System or FHIR)? */
+bool fp_type_known(const char *ns, const char *name);
 /* The type name of an item for type(): namespace and name. */
 void fp_item_type_name(const fp_item *it, const char **ns, const char **name);
 

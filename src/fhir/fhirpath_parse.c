@@ -265,15 +265,13 @@ static bool lex_next(parser *ps) {
             return true;
         }
     }
-    if(strchr(".[](),+-*/|&=~<>{}", ch)) {
-        static const char *const one = ".[](),+-*/|&=~<>{}";
-        static char single[18][2];
-        const char *at = strchr(one, ch);
-        size_t k = (size_t)(at - one);
-        /* static two-byte strings; written once with the same value, so a race is benign */
-        single[k][0] = ch;
+    static const char ONE[] = ".[](),+-*/|&=~<>{}";
+    static const char *const ONE_TEXT[] = {".", "[", "]", "(", ")", ",", "+", "-", "*",
+                                           "/", "|", "&", "=", "~", "<", ">", "{", "}"};
+    const char *at = strchr(ONE, ch);
+    if(at && ch) {
         t->kind = T_PUNCT;
-        t->text = single[k];
+        t->text = ONE_TEXT[at - ONE];
         ps->p++;
         return true;
     }
@@ -299,6 +297,19 @@ static fp_node *new_node(parser *ps, fp_node_kind k, size_t pos) {
 }
 
 static fp_node *parse_expr(parser *ps, int minprec);
+
+/* Set n's height from its children; fails past FP_MAX_TREE_HEIGHT, which
+ * bounds the recursion of evaluation and of freeing. */
+static bool set_height(parser *ps, fp_node *n) {
+    int h = 0;
+    if(n->a && n->a->height > h) h = n->a->height;
+    if(n->b && n->b->height > h) h = n->b->height;
+    for(int i = 0; i < n->nargs; i++)
+        if(n->args[i]->height > h) h = n->args[i]->height;
+    n->height = h + 1;
+    if(n->height > FP_MAX_TREE_HEIGHT) return perr(ps, n->pos, "expression nested too deeply");
+    return true;
+}
 
 static const char *const CALENDAR[] = {"year", "years", "month", "months", "week", "weeks", "day", "days", "hour",
                                        "hours", "minute", "minutes", "second", "seconds", "millisecond",
@@ -328,7 +339,6 @@ static fp_node *parse_literal_number(parser *ps) {
         n->lit.v.text = num;
         return n;
     }
-    errno_t_guard:;
     char *end = NULL;
     long long v = strtoll(num, &end, 10);
     if(strlen(num) > 18 || *end) {
@@ -430,6 +440,10 @@ static fp_node *parse_call(parser *ps, fp_node *focus, const char *name, size_t 
     }
     if(fi->type_arg) {
         if(!to_type_spec(ps, args[0], n)) return NULL;
+        if(!fp_type_known(n->ns, n->name)) {
+            perr(ps, args[0]->pos, "unknown type '%s%s%s'", n->ns ? n->ns : "", n->ns ? "." : "", n->name);
+            return NULL;
+        }
         nargs = 0;
     }
     n->nargs = nargs;
@@ -437,6 +451,7 @@ static fp_node *parse_call(parser *ps, fp_node *focus, const char *name, size_t 
         n->args = fp_alloc(ps->arena, (size_t)nargs * sizeof *n->args);
         memcpy(n->args, args, (size_t)nargs * sizeof *n->args);
     }
+    if(!set_height(ps, n)) return NULL;
     /* precompile literal regular expressions */
     if((strcmp(name, "matches") == 0 || strcmp(name, "replaceMatches") == 0 || strcmp(name, "matchesFull") == 0) &&
        nargs >= 1 && args[0]->kind == N_LITERAL && args[0]->lit.v.kind == FP_STRING) {
@@ -446,7 +461,6 @@ static fp_node *parse_call(parser *ps, fp_node *focus, const char *name, size_t 
             perr(ps, args[0]->pos, "bad regular expression: %s", rerr);
             return NULL;
         }
-        fp_arena_own_json(ps->arena, NULL); /* keep the arena's owned list allocated (no-op) */
     }
     return n;
 }
@@ -528,6 +542,7 @@ static fp_node *parse_postfix(parser *ps) {
             fp_node *m = new_node(ps, N_MEMBER, t.pos);
             m->a = n;
             m->name = t.text;
+            if(!set_height(ps, m)) return NULL;
             n = m;
         } else if(is_punct(ps, "[")) {
             fp_node *m = new_node(ps, N_INDEX, ps->t.pos);
@@ -535,6 +550,7 @@ static fp_node *parse_postfix(parser *ps) {
             m->a = n;
             m->b = parse_expr(ps, 0);
             if(!m->b || !expect(ps, "]")) return NULL;
+            if(!set_height(ps, m)) return NULL;
             n = m;
         } else {
             break;
@@ -574,7 +590,7 @@ static fp_node *parse_unary(parser *ps) {
         fp_node *n = new_node(ps, N_UNARY, pos);
         n->op = OP_SUB;
         n->a = a;
-        return n;
+        return set_height(ps, n) ? n : NULL;
     }
     return parse_postfix(ps);
 }
@@ -623,6 +639,10 @@ static fp_node *parse_type_spec(parser *ps, fp_node *n) {
     } else {
         n->name = first;
     }
+    if(!fp_type_known(n->ns, n->name)) {
+        perr(ps, n->pos, "unknown type '%s%s%s'", n->ns ? n->ns : "", n->ns ? "." : "", n->name);
+        return NULL;
+    }
     return n;
 }
 
@@ -645,6 +665,7 @@ static fp_node *parse_expr(parser *ps, int minprec) {
             n->b = parse_expr(ps, o->prec);
             if(!n->b) return NULL;
         }
+        if(!set_height(ps, n)) return NULL;
         left = n;
     }
     ps->depth--;
