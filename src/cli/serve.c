@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "fhir/record.h"
 #include "fhir/rest.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -129,6 +130,19 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "kith serve: %s\n", err);
         return cli_exit_code(rc) == CLI_EXIT_OK ? CLI_EXIT_FAILED : CLI_EXIT_FAILED;
     }
+    store_conn *main_conn = store_conn_for_thread(st);
+    if(main_conn && record_reindex_needed(main_conn)) {
+        log_event(LOG_INFO, "rebuilding the search index after an upgrade", NULL);
+        long n = 0;
+        rc = record_reindex(main_conn, NULL, NULL, &n);
+        if(rc) {
+            fprintf(stderr, "kith serve: rebuilding the search index failed: %s\n", kith_rc_name(rc));
+            store_close(st);
+            return CLI_EXIT_FAILED;
+        }
+        log_event(LOG_INFO, "search index rebuilt", "\"resources\":%ld", n);
+    }
+    store_thread_release(st);
     fhir_rest api = {.st = st, .version = KITH_VERSION};
     http_options ho = {
         .bind = bind,

@@ -3,8 +3,9 @@
  * FHIR API implements today, generated from the type model: every concrete
  * R4 resource type with read, vread, update (create-on-update, conditional),
  * JSON Patch, delete (conditional: single), instance and type history,
- * create (conditional), and type search by _id and (where the type has one)
- * identifier; at system level transaction, batch and history.
+ * create (conditional), and type search by every R4 search parameter that
+ * has an expression (plus _text, _content, _list); at system level
+ * transaction, batch and history.
  */
 #include "fhir/capability.h"
 
@@ -12,6 +13,10 @@
 
 #include "base/clock.h"
 #include "fhir/model.h"
+#include "fhir/searchparam.h"
+
+#include <stdbool.h>
+#include <string.h>
 
 kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
     char now[CLOCK_INSTANT_LEN];
@@ -36,13 +41,22 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                    "{\"code\":\"search-type\"}],"
                    "\"versioning\":\"versioned-update\",\"readHistory\":true,\"updateCreate\":true,"
                    "\"conditionalCreate\":true,\"conditionalRead\":\"not-supported\",\"conditionalUpdate\":true,"
-                   "\"conditionalDelete\":\"single\",\"searchParam\":["
-                   "{\"name\":\"_id\",\"type\":\"token\",\"definition\":"
-                   "\"http://hl7.org/fhir/SearchParameter/Resource-id\"}",
+                   "\"conditionalDelete\":\"single\",\"searchInclude\":[\"*\"],\"searchRevInclude\":[\"*\"],"
+                   "\"searchParam\":[",
                    t);
-        if(fhir_resource_has_element(t, "identifier"))
-            buf_printf(out, ",{\"name\":\"identifier\",\"type\":\"token\",\"documentation\":"
-                            "\"[system]|[value], |[value] or [value]; exact match\"}");
+        bool first = true;
+        for(size_t k = 0;; k++) {
+            const fhir_search_param *p = fhir_search_param_of(t, k);
+            if(!p) break;
+            bool usable = (p->expression[0] && p->kind != FHIR_SP_SPECIAL) || !strcmp(p->code, "_text") ||
+                          !strcmp(p->code, "_content") || (p->kind == FHIR_SP_COMPOSITE && p->ncomp == 2);
+            if(!usable) continue;
+            if(!first) buf_putc(out, ',');
+            first = false;
+            buf_printf(out, "{\"name\":\"%s\",\"definition\":\"%s\",\"type\":\"%s\"}", p->code, p->url,
+                       fhir_sp_kind_name(p->kind));
+        }
+        buf_printf(out, "%s{\"name\":\"_list\",\"type\":\"token\"}", first ? "" : ",");
         buf_puts(out, "]}");
     }
     return buf_puts(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},{\"code\":\"history-system\"}]}]}");

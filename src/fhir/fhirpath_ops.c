@@ -211,8 +211,35 @@ static int quantity_cmp(fp_ctx *c, const fp_item *a, const fp_item *b, int *cmp,
     return 0;
 }
 
-/* Deep equality of two JSON trees with their `_name` extensions ignored. */
-static bool json_same(const json_value *a, const json_value *b) { return json_equal(a, b); }
+/* Deep equality of two JSON trees, numbers by value (1.0 = 1.00). */
+static bool json_same(const json_value *a, const json_value *b) {
+    json_kind ka = json_kind_of(a), kb = json_kind_of(b);
+    if((ka == JSON_INTEGER || ka == JSON_DECIMAL) && (kb == JSON_INTEGER || kb == JSON_DECIMAL)) {
+        fp_dec x, y;
+        if(fp_dec_parse(json_number_text(a), &x) && fp_dec_parse(json_number_text(b), &y)) return fp_dec_cmp(x, y) == 0;
+        return json_equal(a, b);
+    }
+    if(ka != kb) return false;
+    if(ka == JSON_ARRAY) {
+        size_t n = json_array_len(a);
+        if(n != json_array_len(b)) return false;
+        for(size_t i = 0; i < n; i++)
+            if(!json_same(json_array_at(a, i), json_array_at(b, i))) return false;
+        return true;
+    }
+    if(ka == JSON_OBJECT) {
+        if(a == b) return true;
+        if(json_object_size(a) != json_object_size(b)) return false;
+        json_iter it = json_iter_start(a);
+        const char *k;
+        json_value *va;
+        while(json_iter_next(&it, &k, &va)) {
+            if(!json_has(b, k) || !json_same(va, json_get(b, k))) return false;
+        }
+        return true;
+    }
+    return json_equal(a, b);
+}
 
 int fp_item_equal(fp_ctx *c, const fp_item *a0, const fp_item *b0) {
     fp_item a, b;

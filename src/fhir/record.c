@@ -370,3 +370,63 @@ kith_rc record_delete_conditional(store_conn *c, const char *type, const char *q
     free(id);
     return finish(c, o, rc);
 }
+
+typedef struct reindex_ctx {
+    store_conn *c;
+    long done;
+    char last_id[72];
+    size_t in_page;
+    kith_rc rc;
+    record_progress_fn fn;
+    void *fnctx;
+} reindex_ctx;
+
+static int reindex_one(void *vctx, const store_resource *r) {
+    reindex_ctx *x = vctx;
+    json_value *v = NULL;
+    snprintf(x->last_id, sizeof x->last_id, "%s", r->id);
+    x->in_page++;
+    if(!r->body || json_parse(r->body, r->body_len, &v, NULL, 0)) return 0;
+    fhir_index ix = FHIR_INDEX_INIT;
+    fhir_index_resource(r->type, v, &ix);
+    char *patient = fhir_patient_compartment(r->type, r->id, v);
+    x->rc = store_replace_index(x->c, r->type, r->id, patient, ix.rows, ix.n);
+    free(patient);
+    fhir_index_free(&ix);
+    json_free(v);
+    x->done++;
+    if(x->fn && x->done % 1000 == 0) x->fn(x->fnctx, x->done);
+    return x->rc != KITH_OK;
+}
+
+bool record_reindex_needed(store_conn *c) {
+    char *v = NULL;
+    bool needed = store_meta_get(c, "reindex", &v) == KITH_OK && v && strcmp(v, "needed") == 0;
+    free(v);
+    return needed;
+}
+
+kith_rc record_reindex(store_conn *c, record_progress_fn fn, void *ctx, long *count) {
+    reindex_ctx x = {.c = c, .fn = fn, .fnctx = ctx};
+    for(size_t t = 0; t < fhir_resource_type_count() && !x.rc; t++) {
+        const char *type = fhir_resource_type_at(t);
+        x.last_id[0] = '\0';
+        for(;;) {
+            x.in_page = 0;
+            kith_rc rc = store_begin(c);
+            if(rc) return rc;
+            rc = store_list(c, type, x.last_id[0] ? x.last_id : NULL, 500, reindex_one, &x);
+            if(!rc) rc = x.rc;
+            if(rc) {
+                store_rollback(c);
+                return rc;
+            }
+            rc = store_commit(c);
+            if(rc) return rc;
+            if(x.in_page < 500) break;
+        }
+    }
+    kith_rc rc = store_meta_set(c, "reindex", "done");
+    if(count) *count = x.done;
+    return rc;
+}

@@ -72,4 +72,17 @@ kith_rc record_delete(store_conn *c, const char *type, const char *id, const rec
 kith_rc record_match(store_conn *c, const char *type, const char *query, size_t max, char ***ids, size_t *n,
                      fhir_issues *issues);
 
+/* Called now and then during long work with the count done so far. */
+typedef void (*record_progress_fn)(void *ctx, long done);
+
+/*
+ * Rebuild the search index rows of every current resource from its stored
+ * JSON (after an upgrade changes how they are computed). Commits in
+ * batches; marks the store's "reindex" setting "done" at the end.
+ * *count gets the number of resources reindexed.
+ */
+kith_rc record_reindex(store_conn *c, record_progress_fn fn, void *ctx, long *count);
+/* True when the store says its index must be rebuilt (e.g. after a migration). */
+bool record_reindex_needed(store_conn *c);
+
 #endif

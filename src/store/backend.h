@@ -33,6 +33,10 @@ typedef struct store_backend {
     kith_rc (*list)(store_conn *c, const char *type, const char *after_id, size_t count, store_history_fn fn,
                     void *ctx);
     kith_rc (*count)(store_conn *c, const char *type, int64_t *n);
+    kith_rc (*replace_index)(store_conn *c, const char *type, const char *id, const char *patient,
+                             const store_index_row *rows, size_t nrows);
+    kith_rc (*meta_get)(store_conn *c, const char *key, char **value);
+    kith_rc (*meta_set)(store_conn *c, const char *key, const char *value);
     kith_rc (*search)(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
                       char **next_cursor, char **prev_cursor);
     kith_rc (*references_from)(store_conn *c, const char *type, const char *const *ids, size_t nids,

@@ -179,7 +179,7 @@ static const char *const MIGRATIONS[] = {
     "CREATE VIRTUAL TABLE sp_text USING fts5(rtype UNINDEXED, rid UNINDEXED, narrative, content,"
     "  tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE kith_meta(key TEXT PRIMARY KEY, value TEXT);"
-    "INSERT INTO kith_meta(key, value) VALUES('reindex', 'needed');",
+    "INSERT INTO kith_meta(key, value) SELECT 'reindex', 'needed' WHERE EXISTS (SELECT 1 FROM resource);",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -368,6 +368,38 @@ static kith_rc step_done(sq_conn *c, sqlite3_stmt *st) {
     return r == SQLITE_DONE ? KITH_OK : sq_err(c->db, r);
 }
 
+/* Remove every index row of type/id. */
+static kith_rc delete_index(sq_conn *c, const char *type, const char *id) {
+    kith_rc rc = KITH_OK;
+    for(int k = 0; k < STORE_IX_KINDS && !rc; k++) {
+        sqlite3_stmt *st = c->st[ST_DEL_STRING + k];
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        rc = step_done(c, st);
+    }
+    return rc;
+}
+
+static kith_rc insert_index(sq_conn *c, const char *type, const char *id, const char *patient,
+                            const store_index_row *rows, size_t nrows) {
+    kith_rc rc = KITH_OK;
+    for(size_t i = 0; i < nrows && !rc; i++) {
+        const store_index_row *x = &rows[i];
+        sqlite3_stmt *st = c->st[ST_INS_STRING + x->kind];
+        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, patient, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, x->param, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, x->a ? x->a : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, x->b ? x->b : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, x->c ? x->c : "", -1, SQLITE_STATIC);
+        sqlite3_bind_double(st, 8, x->lo);
+        sqlite3_bind_double(st, 9, x->hi);
+        rc = step_done(c, st);
+    }
+    return rc;
+}
+
 static kith_rc sq_write(store_conn *sc, const store_put *p) {
     sq_conn *c = (sq_conn *)sc;
     sqlite3_stmt *st = c->st[ST_INS_VER];
@@ -396,30 +428,44 @@ static kith_rc sq_write(store_conn *sc, const store_put *p) {
     rc = step_done(c, st);
     if(rc) return rc;
 
-    if(p->version > 1) {
-        /* An earlier version may have index rows: replace them as a set. */
-        for(int k = 0; k < STORE_IX_KINDS && !rc; k++) {
-            st = c->st[ST_DEL_STRING + k];
-            sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
-            rc = step_done(c, st);
-        }
-    }
-    for(size_t i = 0; i < p->nrows && !rc; i++) {
-        const store_index_row *x = &p->rows[i];
-        st = c->st[ST_INS_STRING + x->kind];
-        sqlite3_bind_text(st, 1, p->type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, p->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, p->patient, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, x->param, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 5, x->a ? x->a : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 6, x->b ? x->b : "", -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 7, x->c ? x->c : "", -1, SQLITE_STATIC);
-        sqlite3_bind_double(st, 8, x->lo);
-        sqlite3_bind_double(st, 9, x->hi);
-        rc = step_done(c, st);
-    }
+    if(p->version > 1) rc = delete_index(c, p->type, p->id); /* an earlier version may have rows */
+    if(!rc) rc = insert_index(c, p->type, p->id, p->patient, p->rows, p->nrows);
     return rc;
+}
+
+static kith_rc sq_replace_index(store_conn *sc, const char *type, const char *id, const char *patient,
+                                const store_index_row *rows, size_t nrows) {
+    sq_conn *c = (sq_conn *)sc;
+    kith_rc rc = delete_index(c, type, id);
+    if(!rc) rc = insert_index(c, type, id, patient, rows, nrows);
+    return rc;
+}
+
+static kith_rc sq_meta_get(store_conn *sc, const char *key, char **value) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = NULL;
+    *value = NULL;
+    if(sqlite3_prepare_v2(c->db, "SELECT value FROM kith_meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+        return KITH_ESTORE;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    if(r == SQLITE_ROW) *value = col_text(st, 0);
+    sqlite3_finalize(st);
+    return r == SQLITE_ROW || r == SQLITE_DONE ? KITH_OK : KITH_ESTORE;
+}
+
+static kith_rc sq_meta_set(store_conn *sc, const char *key, const char *value) {
+    sq_conn *c = (sq_conn *)sc;
+    sqlite3_stmt *st = NULL;
+    if(sqlite3_prepare_v2(c->db, "INSERT INTO kith_meta(key, value) VALUES(?1, ?2) "
+                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                          -1, &st, NULL) != SQLITE_OK)
+        return KITH_ESTORE;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? KITH_OK : sq_err(c->db, r);
 }
 
 static kith_rc sq_find_token(store_conn *sc, const char *type, const char *param, const char *system, const char *code,
@@ -573,6 +619,9 @@ const store_backend store_sqlite_backend = {
     .history = sq_history,
     .list = sq_list,
     .count = sq_count,
+    .replace_index = sq_replace_index,
+    .meta_get = sq_meta_get,
+    .meta_set = sq_meta_set,
     .search = sq_search,
     .references_from = sq_references_from,
     .references_to = sq_references_to,

@@ -163,6 +163,19 @@ kith_rc store_references_to(store_conn *c, const char *type, const char *const *
     TIMED(searches, search_us, owner_of(c)->be->references_to(c, type, ids, nids, src_type, param, fn, ctx));
 }
 
+kith_rc store_replace_index(store_conn *c, const char *type, const char *id, const char *patient,
+                            const store_index_row *rows, size_t nrows) {
+    TIMED(writes, write_us, owner_of(c)->be->replace_index(c, type, id, patient, rows, nrows));
+}
+
+kith_rc store_meta_get(store_conn *c, const char *key, char **value) {
+    return owner_of(c)->be->meta_get(c, key, value);
+}
+
+kith_rc store_meta_set(store_conn *c, const char *key, const char *value) {
+    return owner_of(c)->be->meta_set(c, key, value);
+}
+
 kith_rc store_count(store_conn *c, const char *type, int64_t *n) {
     TIMED(searches, search_us, owner_of(c)->be->count(c, type, n));
 }

@@ -231,6 +231,15 @@ kith_rc store_history(store_conn *c, const store_history_query *q, store_history
 kith_rc store_list(store_conn *c, const char *type, const char *after_id, size_t count, store_history_fn fn,
                    void *ctx);
 
+/* Replace the search index rows of type/id (used to rebuild the index when
+ * the way it is computed changes). Call inside store_begin. */
+kith_rc store_replace_index(store_conn *c, const char *type, const char *id, const char *patient,
+                            const store_index_row *rows, size_t nrows);
+/* Small settings kept in the database (e.g. "reindex" = "needed").
+ * store_meta_get gives NULL in *value when unset; caller frees. */
+kith_rc store_meta_get(store_conn *c, const char *key, char **value);
+kith_rc store_meta_set(store_conn *c, const char *key, const char *value);
+
 /* Counts of current, not-deleted resources of a type (type NULL: all). */
 kith_rc store_count(store_conn *c, const char *type, int64_t *n);
 

@@ -298,8 +298,8 @@ describe('conditional create (If-None-Exist)', () => {
       issue: { severity: 'error' },
     },
     {
-      name: 'a condition on an unsupported parameter: 400, nothing stored',
-      request: { method: 'POST', path: '/fhir/Patient', headers: { 'If-None-Exist': 'name=Jones' }, body: cond('cond-x') },
+      name: 'a condition on an unknown parameter: 400, nothing stored',
+      request: { method: 'POST', path: '/fhir/Patient', headers: { 'If-None-Exist': 'kith-bogus=Jones' }, body: cond('cond-x') },
       status: 400,
     },
   ]);
