@@ -1,7 +1,8 @@
 # Kith — build, run and test. `make run` and `make test` do everything on a
 # fresh Debian 12 machine (they install what is missing first).
 
-CC      := gcc
+KITH_CC ?= gcc
+CC      := $(KITH_CC)
 PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
@@ -22,7 +23,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench fhirpath-conformance fhirpath-bench
+.PHONY: all deps run test unit unit-asan api clean bench fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -102,3 +103,28 @@ bench: bin/kith
 
 clean:
 	rm -rf build bin
+
+# ---- fuzzing (libFuzzer, clang) ----------------------------------------
+# `make fuzz FUZZ_SECONDS=1800` runs each target that long; `make fuzz-smoke`
+# (part of make test) runs each briefly. Crashes are written to build/fuzz/crashes.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+
+$(BUILD)/libkith.a: $(OBJ)
+	@rm -f $@
+	@ar rcs $@ $^
+
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz/lib KITH_CC=clang OPT="$(FUZZ_OPT)" build/fuzz/lib/libkith.a
+	@echo "  FUZZ $@"
+	@clang $(subst fuzzer-no-link,fuzzer,$(FUZZ_OPT)) -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/gen $(PKG_CFLAGS) $< \
+		build/fuzz/lib/libkith.a $(PKG_LIBS) -pthread -lm -o $@
+
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: $(FUZZ_TARGETS)
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: $(FUZZ_TARGETS)
+	@scripts/fuzz.sh 15 $(FUZZ_TARGETS)

@@ -17,6 +17,8 @@ make -j2 --no-print-directory bin/kith build/unit-tests || { echo "build failed"
 run "unit tests" make --no-print-directory unit
 run "unit tests under ASan+UBSan" make --no-print-directory unit-asan
 run "API tests" node --test --test-concurrency=1 tests/api/
+run "FHIRPath conformance" make --no-print-directory fhirpath-conformance
+run "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
