@@ -512,7 +512,14 @@ static void add_used(fhir_search *s, const char *name, const char *value) {
 static kith_rc parse_sort(fhir_search *s, const char *type, const char *v, fhir_issues *is) {
     char *parts[16];
     size_t n = split_values(s, v, ',', parts, 16);
-    s->q.sorts = own_block(s, (n ? n : 1) * sizeof *s->q.sorts);
+    if(s->q.nsorts + n > 16) {
+        fhir_issues_add(is, "error", "too-costly", NULL, "at most 16 sort keys are accepted");
+        return KITH_EINVAL;
+    }
+    /* _sort may be repeated: the keys add up. */
+    store_sort *sorts = own_block(s, (s->q.nsorts + n + 1) * sizeof *sorts);
+    if(s->q.nsorts) memcpy(sorts, s->q.sorts, s->q.nsorts * sizeof *sorts);
+    s->q.sorts = sorts;
     for(size_t i = 0; i < n; i++) {
         store_sort *so = &s->q.sorts[s->q.nsorts];
         const char *p = parts[i];
