@@ -28,7 +28,7 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                "\"implementation\":{\"description\":\"Kith shared care record\",\"url\":\"",
                now, version);
     buf_json_escape(out, base);
-    buf_puts(out, "\"},\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],\"patchFormat\":[\"application/json-patch+json\"],"
+    buf_puts(out, "\"},\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],\"patchFormat\":[\"application/json-patch+json\",\"application/fhir+json\"],"
                   "\"rest\":[{\"mode\":\"server\",\"resource\":[");
     size_t n = fhir_resource_type_count();
     for(size_t i = 0; i < n; i++) {

@@ -18,4 +18,13 @@
  */
 kith_rc json_patch_apply(json_value *doc, const json_value *patch, fhir_issues *issues);
 
+
+/*
+ * Apply a FHIRPath Patch (a Parameters resource whose "operation"
+ * parameters have parts type, path, name, value, index, source,
+ * destination) to the resource doc in place. Same error contract as
+ * json_patch_apply; callers patch a copy.
+ */
+kith_rc fhirpath_patch_apply(json_value *doc, const json_value *parameters, fhir_issues *issues);
+
 #endif

@@ -311,11 +311,11 @@ static void do_patch(store_conn *c, const http_request *req, http_response *res,
     res->route = "fhir.patch";
     const char *ct = http_header_get(req, "Content-Type");
     size_t ctn = ct ? strcspn(ct, ";") : 0;
-    if(!ct || !(ctn == 27 && strncasecmp(ct, "application/json-patch+json", 27) == 0)) {
-        if(media_is_json(ct))
-            reply_error(res, 501, "not-supported", "FHIRPath Patch is not supported yet: send application/json-patch+json");
-        else
-            reply_error(res, 415, "not-supported", "PATCH takes application/json-patch+json, not %s", ct ? ct : "(none)");
+    bool json_patch = ct && ctn == 27 && strncasecmp(ct, "application/json-patch+json", 27) == 0;
+    if(!json_patch && !media_is_json(ct)) {
+        reply_error(res, 415, "not-supported",
+                    "PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch), not %s",
+                    ct ? ct : "(none)");
         return;
     }
     json_value *patch = parse_body(req, res);
@@ -340,7 +340,7 @@ static void do_patch(store_conn *c, const http_request *req, http_response *res,
         rc = KITH_EINTERNAL;
         goto fail;
     }
-    rc = json_patch_apply(doc, patch, &is);
+    rc = json_patch ? json_patch_apply(doc, patch, &is) : fhirpath_patch_apply(doc, patch, &is);
     if(rc) {
         if(rc == KITH_ECONFLICT) rc = KITH_EINVALID; /* a failed test is 422 */
         goto fail;

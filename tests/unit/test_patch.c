@@ -68,3 +68,69 @@ Test(patch, rfc6902_cases) {
         json_free(patch);
     }
 }
+
+static json_value *parse_or_die(const char *t) {
+    json_value *v = NULL;
+    cr_assert_eq(json_parse(t, strlen(t), &v, NULL, 0), KITH_OK, "bad JSON in test: %s", t);
+    return v;
+}
+
+#define OP(type, rest) "{\"name\":\"operation\",\"part\":[{\"name\":\"type\",\"valueCode\":\"" type "\"}" rest "]}"
+#define PART(n, v) ",{\"name\":\"" n "\"," v "}"
+
+Test(patch, fhirpath_patch_operations) {
+    json_value *doc = parse_or_die(
+        "{\"resourceType\":\"Patient\",\"id\":\"p\",\"birthDate\":\"1974-12-25\",\"name\":[{\"family\":\"A\"},"
+        "{\"family\":\"B\"}],\"telecom\":[{\"use\":\"home\",\"value\":\"1\"},{\"use\":\"work\",\"value\":\"2\"}]}");
+    json_value *params = parse_or_die(
+        "{\"resourceType\":\"Parameters\",\"parameter\":["
+        OP("add", PART("path", "\"valueString\":\"Patient\"") PART("name", "\"valueString\":\"multipleBirth\"")
+                      PART("value", "\"valueBoolean\":true")) ","
+        OP("replace", PART("path", "\"valueString\":\"Patient.birthDate\"") PART("value", "\"valueDate\":\"1930-01-01\"")) ","
+        OP("delete", PART("path", "\"valueString\":\"Patient.telecom.where(use='home')\"")) ","
+        OP("insert", PART("path", "\"valueString\":\"Patient.name\"") PART("index", "\"valueInteger\":0")
+                         PART("value", "\"part\":[{\"name\":\"family\",\"valueString\":\"C\"}]")) ","
+        OP("move", PART("path", "\"valueString\":\"Patient.name\"") PART("source", "\"valueInteger\":0")
+                       PART("destination", "\"valueInteger\":2")) ","
+        OP("add", PART("path", "\"valueString\":\"Patient\"") PART("name", "\"valueString\":\"generalPractitioner\"")
+                      PART("value", "\"valueReference\":{\"reference\":\"Practitioner/gp\"}"))
+        "]}");
+    fhir_issues is = FHIR_ISSUES_INIT;
+    kith_rc rc = fhirpath_patch_apply(doc, params, &is);
+    cr_assert_eq(rc, KITH_OK, "%s", is.n ? is.v[0].diagnostics : "");
+    json_value *want = parse_or_die(
+        "{\"resourceType\":\"Patient\",\"id\":\"p\",\"birthDate\":\"1930-01-01\",\"name\":[{\"family\":\"A\"},"
+        "{\"family\":\"B\"},{\"family\":\"C\"}],\"telecom\":[{\"use\":\"work\",\"value\":\"2\"}],"
+        "\"multipleBirthBoolean\":true,\"generalPractitioner\":[{\"reference\":\"Practitioner/gp\"}]}");
+    char *got = json_to_text(doc, NULL);
+    cr_assert(json_equal(doc, want), "got %s", got);
+    free(got);
+    json_free(want);
+    json_free(params);
+    json_free(doc);
+    fhir_issues_free(&is);
+}
+
+Test(patch, fhirpath_patch_errors) {
+    static const char *const BAD[] = {
+        "{\"resourceType\":\"Bundle\"}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[" OP("replace", PART("path", "\"valueString\":\"Patient.name\"")
+                                                                            PART("value", "\"valueString\":\"x\"")) "]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[" OP("frob", PART("path", "\"valueString\":\"Patient\"")) "]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[" OP("delete", PART("path", "\"valueString\":\"Patient.(\"")) "]}",
+        "{\"resourceType\":\"Parameters\",\"parameter\":[" OP("add", PART("path", "\"valueString\":\"Patient\"")
+                                                                        PART("name", "\"valueString\":\"gender\"")
+                                                                            PART("value", "\"valueCode\":\"male\"")) "]}",
+    };
+    for(size_t i = 0; i < sizeof BAD / sizeof BAD[0]; i++) {
+        json_value *doc = parse_or_die("{\"resourceType\":\"Patient\",\"gender\":\"female\",\"name\":[{\"family\":\"A\"},"
+                                       "{\"family\":\"B\"}]}");
+        json_value *params = parse_or_die(BAD[i]);
+        fhir_issues is = FHIR_ISSUES_INIT;
+        cr_assert_neq(fhirpath_patch_apply(doc, params, &is), KITH_OK, "case %zu accepted", i);
+        cr_assert_geq(is.n, 1);
+        fhir_issues_free(&is);
+        json_free(params);
+        json_free(doc);
+    }
+}
