@@ -22,6 +22,7 @@ const char *cli_setting(const char *flag_value, const char *env_name, const char
 
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
+int cli_export(int argc, char **argv);
 int cli_reindex(int argc, char **argv);
 int cli_fhirpath(int argc, char **argv);
 

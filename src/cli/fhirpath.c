@@ -43,6 +43,8 @@ static const char USAGE[] =
     "  --strict          unknown element and type names are errors\n"
     "  --resolve-stubs   resolve() of a \"Type/id\" reference that is not in the\n"
     "                    resource (contained) or Bundle gives {resourceType, id}\n"
+    "  --as-filters      `x as T` on several items keeps those of type T instead of\n"
+    "                    failing (as search indexing wants)\n"
     "  --types           print each item as {\"type\":T,\"value\":V}\n"
     "  --batch FILE      evaluate jobs: one JSON object per line,\n"
     "                    {\"expr\":\"...\",\"file\":\"path.json\"}; prints one line per job,\n"
@@ -283,6 +285,7 @@ int cli_fhirpath(int argc, char **argv) {
                                          {"strict", no_argument, NULL, 's'},
                                          {"resolve-stubs", no_argument, NULL, 'r'},
                                          {"types", no_argument, NULL, 't'},
+                                         {"as-filters", no_argument, NULL, 'a'},
                                          {"batch", required_argument, NULL, 'b'},
                                          {"bench", required_argument, NULL, 'n'},
                                          {"help", no_argument, NULL, 'h'},
@@ -325,6 +328,7 @@ int cli_fhirpath(int argc, char **argv) {
         case 's': env.strict = true; break;
         case 'r': env.resolve_stubs = true; break;
         case 't': types = true; break;
+        case 'a': env.as_filters = true; break;
         case 'b': batch_path = optarg; break;
         case 'n': bench = strtol(optarg, NULL, 10); break;
         case 'h': fputs(USAGE, stdout); status = CLI_EXIT_OK; goto done;

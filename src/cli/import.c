@@ -27,7 +27,7 @@
 
 #define MAX_LINE (64u << 20)   /* a resource on one NDJSON line */
 #define MAX_FILE (1024u << 20) /* a whole JSON file */
-#define BATCH 500
+#define BATCH 2000
 #define MAX_TYPES 200
 
 static const char USAGE[] =
@@ -269,7 +269,7 @@ int cli_import(int argc, char **argv) {
     db = cli_setting(db, "KITH_DB", "kith.db");
     char err[512];
     store *st = NULL;
-    store_options so = {.durable_full = false}; /* each batch commit is still atomic */
+    store_options so = {.durable_full = false, .cache_mb = 256}; /* each batch commit is still atomic */
     kith_rc rc = store_open(db, &so, &st, err, sizeof err);
     if(rc) {
         fprintf(stderr, "kith import: %s\n", err);

@@ -16,6 +16,7 @@ static const char USAGE[] =
     "Commands:\n"
     "  serve      serve the FHIR API and operational endpoints over HTTP\n"
     "  import     load FHIR resources from JSON, Bundle or NDJSON files (.gz too)\n"
+    "  export     write current resources as NDJSON files, one per resource type\n"
     "  reindex    rebuild the search index from the stored resources\n"
     "  fhirpath   evaluate a FHIRPath expression against a resource (JSON)\n"
     "\n"
@@ -58,6 +59,7 @@ int main(int argc, char **argv) {
     }
     if(strcmp(argv[1], "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
+    if(strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     if(strcmp(argv[1], "reindex") == 0) return cli_reindex(argc - 1, argv + 1);
     if(strcmp(argv[1], "fhirpath") == 0) return cli_fhirpath(argc - 1, argv + 1);
     fprintf(stderr, "kith: unknown command '%s'\n\n%s", argv[1], USAGE);

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "cli/cli.h"
+#include "fhir/bulk.h"
 #include "fhir/record.h"
 #include "fhir/rest.h"
 #include "http/http.h"
@@ -30,6 +31,8 @@ static const char USAGE[] =
     "  --max-body BYTES   largest request body accepted, else 413 [KITH_MAX_BODY] (default 16777216)\n"
     "  --sync MODE        full: every write is on disk before it is acknowledged (default);\n"
     "                     normal: survives a crash of kith but not of the machine [KITH_SYNC]\n"
+    "  --export-dir DIR   where bulk $export jobs write their NDJSON files, one\n"
+    "                     subdirectory per job [KITH_EXPORT_DIR] (default ./kith-exports)\n"
     "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -68,9 +71,11 @@ int cli_serve(int argc, char **argv) {
         {"bind", required_argument, NULL, 'b'},    {"threads", required_argument, NULL, 't'},
         {"max-body", required_argument, NULL, 'm'}, {"sync", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"export-dir", required_argument, NULL, 'e'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
+    const char *export_dir = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -83,6 +88,7 @@ int cli_serve(int argc, char **argv) {
         case 'm': max_s = optarg; break;
         case 's': sync_s = optarg; break;
         case 'q': quiet = true; break;
+        case 'e': export_dir = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -113,6 +119,11 @@ int cli_serve(int argc, char **argv) {
     const char *q = getenv("KITH_QUIET");
     if(q && strcmp(q, "1") == 0) quiet = true;
     bind = cli_setting(bind, "KITH_BIND", "127.0.0.1");
+    export_dir = cli_setting(export_dir, "KITH_EXPORT_DIR", BULK_DEFAULT_DIR);
+    if(!*export_dir) {
+        fprintf(stderr, "kith serve: --export-dir must name a directory\n");
+        return CLI_EXIT_USAGE;
+    }
 
     /* Block the stop signals in every thread; main waits for them. */
     sigset_t stop;
@@ -144,6 +155,7 @@ int cli_serve(int argc, char **argv) {
     }
     store_thread_release(st);
     fhir_rest api = {.st = st, .version = KITH_VERSION};
+    bulk_configure(export_dir);
     http_options ho = {
         .bind = bind,
         .port = (int)port,
@@ -156,6 +168,7 @@ int cli_serve(int argc, char **argv) {
     rc = http_start(&ho, fhir_rest_handle, &api, &srv, err, sizeof err);
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);
+        bulk_shutdown();
         store_close(st);
         return CLI_EXIT_FAILED;
     }
@@ -165,6 +178,7 @@ int cli_serve(int argc, char **argv) {
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);
     http_stop(srv);
+    bulk_shutdown(); /* export workers hold store connections */
     store_close(st);
     log_event(LOG_INFO, "stopped", NULL);
     return CLI_EXIT_OK;

@@ -5,7 +5,8 @@
  * JSON Patch, delete (conditional: single), instance and type history,
  * create (conditional), and type search by every R4 search parameter that
  * has an expression (plus _text, _content, _list); at system level
- * transaction, batch and history.
+ * transaction, batch and history. Operations: bulk data $export (system,
+ * Patient, Group) and Patient $everything.
  */
 #include "fhir/capability.h"
 
@@ -24,6 +25,7 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
     buf_printf(out,
                "{\"resourceType\":\"CapabilityStatement\",\"status\":\"active\",\"date\":\"%.10s\","
                "\"publisher\":\"Kith\",\"kind\":\"instance\","
+               "\"instantiates\":[\"http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data\"],"
                "\"software\":{\"name\":\"Kith\",\"version\":\"%s\"},"
                "\"implementation\":{\"description\":\"Kith shared care record\",\"url\":\"",
                now, version);
@@ -57,7 +59,18 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                        fhir_sp_kind_name(p->kind));
         }
         buf_printf(out, "%s{\"name\":\"_list\",\"type\":\"token\"}", first ? "" : ",");
-        buf_puts(out, "]}");
+        buf_puts(out, "]");
+        if(strcmp(t, "Patient") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"export\",\"definition\":"
+                          "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export\"},"
+                          "{\"name\":\"everything\",\"definition\":"
+                          "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}]");
+        else if(strcmp(t, "Group") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"export\",\"definition\":"
+                          "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export\"}]");
+        buf_puts(out, "}");
     }
-    return buf_puts(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},{\"code\":\"history-system\"}]}]}");
+    return buf_puts(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},{\"code\":\"history-system\"}],"
+                         "\"operation\":[{\"name\":\"export\",\"definition\":"
+                         "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export\"}]}]}");
 }

@@ -82,6 +82,9 @@ typedef struct fhirpath_env {
     bool resolve_stubs; /* resolve() of an unresolvable "Type/id" reference gives a stub
                            {"resourceType":Type,"id":id}, so `resolve() is Patient` works
                            without fetching (as search indexing needs) */
+    bool as_filters;    /* `x as T` and `x.as(T)` on several items keep those of type T (as ofType
+                           does) instead of failing: R4 search parameters such as
+                           "(Observation.component.value as Quantity)" need it */
 } fhirpath_env;
 
 /*

@@ -283,6 +283,7 @@ bool fpf_convertsToQuantity(FP_FN_ARGS) { return quantity_with_unit(c, n, focus,
 static fp_dec floor_to(fp_dec d, int digits, bool up) {
     if(d.scale <= digits) {
         while(d.scale < digits) {
+            if(d.m > (__int128)1e30 || d.m < -(__int128)1e30) break; /* keep it in range: fewer digits */
             d.m *= 10;
             d.scale++;
         }

@@ -211,6 +211,7 @@ static bool eval_logic(fp_ctx *c, const fp_node *n, const fp_coll *in, const fp_
 
 /* Does coll contain an item equal to it? */
 static bool coll_has(fp_ctx *c, const fp_coll *coll, const fp_item *it) {
+    if(!fp_work(c, coll->n)) return false;
     for(size_t i = 0; i < coll->n; i++)
         if(fp_item_equal(c, &coll->items[i], it) == 1) return true;
     return false;
@@ -244,6 +245,7 @@ static bool eval_equality(fp_ctx *c, fp_op op, const fp_coll *a, const fp_coll *
     if(a->n != b->n) {
         eq = false;
     } else if(a->n) {
+        if(!fp_work(c, (uint64_t)a->n * b->n)) return false;
         bool *used = fp_alloc(c->arena, b->n);
         for(size_t i = 0; i < a->n && eq; i++) {
             bool found = false;
@@ -359,12 +361,14 @@ bool fp_arith(fp_ctx *c, fp_op op, const fp_item *x0, const fp_item *y0, fp_coll
         return true;
     }
     if(qx || qy) {
-        if(!fp_item_quantity(c, &x, &a, &ux) && nx) {
-            if(kx == FP_INTEGER) a = fp_dec_from_int(x.v.integer); else fp_dec_parse(x.v.text, &a);
+        if(!fp_item_quantity(c, &x, &a, &ux)) {
+            if(!nx) return true;
+            if(kx == FP_INTEGER) a = fp_dec_from_int(x.v.integer); else if(!fp_dec_parse(x.v.text, &a)) return true;
             ux = NULL;
         }
-        if(!fp_item_quantity(c, &y, &b, &uy) && ny) {
-            if(ky == FP_INTEGER) b = fp_dec_from_int(y.v.integer); else fp_dec_parse(y.v.text, &b);
+        if(!fp_item_quantity(c, &y, &b, &uy)) {
+            if(!ny) return true;
+            if(ky == FP_INTEGER) b = fp_dec_from_int(y.v.integer); else if(!fp_dec_parse(y.v.text, &b)) return true;
             uy = NULL;
         }
         const char *unit = ux ? ux : uy;
@@ -450,6 +454,7 @@ static bool eval_unary(fp_ctx *c, const fp_node *n, const fp_coll *in, const fp_
     if(!fp_item_system(c, x, &v)) return true;
     r = v;
     if(v.v.kind == FP_INTEGER) {
+        if(v.v.integer == INT64_MIN) return true; /* no positive counterpart */
         r.v.integer = -v.v.integer;
     } else if(v.v.kind == FP_DECIMAL || v.v.kind == FP_QUANTITY) {
         fp_dec d;
@@ -472,7 +477,7 @@ static bool eval_typeop(fp_ctx *c, const fp_node *n, const fp_coll *in, const fp
         if(x) push_bool(c, out, fp_item_is_type(c, x, n->ns, n->name));
         return true;
     }
-    if(a.n > 1) return fp_fail(c, "as: expected a single value, got %zu", a.n);
+    if(a.n > 1 && !(c->env && c->env->as_filters)) return fp_fail(c, "as: expected a single value, got %zu", a.n);
     for(size_t i = 0; i < a.n; i++)
         if(fp_item_as_type(c, &a.items[i], n->ns, n->name)) fp_coll_push(c->arena, out, &a.items[i]);
     return true;
@@ -494,6 +499,7 @@ bool fp_eval_node(fp_ctx *c, const fp_node *n, const fp_coll *in, const fp_frame
     bool ok = false;
     if(c->failed) return false;
     if(c->arena->over) return fp_fail(c, "evaluation too large (over %u items or %u MB)", FP_MAX_ITEMS, FP_MAX_ARENA >> 20);
+    if(!fp_work(c, 1 + in->n)) return false;
     if(++c->depth > FP_MAX_EVAL_DEPTH) {
         ok = fp_fail(c, "evaluation nested too deeply");
         goto done;

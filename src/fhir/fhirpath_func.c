@@ -96,6 +96,7 @@ static bool eval_per_item(fp_ctx *c, const fp_node *arg, const fp_coll *focus, s
 }
 
 static bool coll_has(fp_ctx *c, const fp_coll *coll, const fp_item *it) {
+    if(!fp_work(c, coll->n)) return false;
     for(size_t i = 0; i < coll->n; i++)
         if(fp_item_equal(c, &coll->items[i], it) == 1) return true;
     return false;
@@ -103,6 +104,7 @@ static bool coll_has(fp_ctx *c, const fp_coll *coll, const fp_item *it) {
 
 /* Identity for nodes (same JSON node), equality for values: used by repeat(). */
 static bool coll_has_same(fp_ctx *c, const fp_coll *coll, const fp_item *it) {
+    if(!fp_work(c, coll->n)) return false;
     for(size_t i = 0; i < coll->n; i++) {
         const fp_item *x = &coll->items[i];
         if(it->v.kind == FP_NODE || x->v.kind == FP_NODE) {
@@ -283,7 +285,8 @@ static bool fn_is(FP_FN_ARGS) {
 
 static bool fn_as(FP_FN_ARGS) {
     (void)in; (void)f;
-    if(focus->n > 1) return fp_fail(c, "as: expected a single value, got %zu", focus->n);
+    if(focus->n > 1 && !(c->env && c->env->as_filters))
+        return fp_fail(c, "as: expected a single value, got %zu", focus->n);
     return fn_ofType(c, n, focus, in, f, out);
 }
 
@@ -633,6 +636,7 @@ static bool fn_abs(FP_FN_ARGS) {
     (void)in; (void)f;
     if(!math_focus(c, focus, n->name, &x, &p) || !p) return !c->failed;
     if(x.v.kind == FP_INTEGER) {
+        if(x.v.integer == INT64_MIN) return true;
         fpf_push_int(c, out, x.v.integer < 0 ? -x.v.integer : x.v.integer);
         return true;
     }
@@ -712,7 +716,15 @@ static bool fn_power(FP_FN_ARGS) {
     if(!fpf_arg_single(c, n, 0, in, f, &e, &pe) || !pe) return !c->failed;
     if(x.v.kind == FP_INTEGER && e.v.kind == FP_INTEGER && e.v.integer >= 0) {
         int64_t r = 1, b = x.v.integer;
-        for(int64_t i = 0; i < e.v.integer; i++)
+        if(b == 0 || b == 1) {
+            fpf_push_int(c, out, e.v.integer == 0 ? 1 : b);
+            return true;
+        }
+        if(b == -1) {
+            fpf_push_int(c, out, e.v.integer % 2 ? -1 : 1);
+            return true;
+        }
+        for(int64_t i = 0; i < e.v.integer; i++) /* |b| >= 2 overflows within 63 rounds */
             if(__builtin_mul_overflow(r, b, &r)) return true;
         fpf_push_int(c, out, r);
         return true;
@@ -735,6 +747,15 @@ static bool fn_extension(FP_FN_ARGS) {
             if(u && strcmp(u, url) == 0) fp_coll_push(c->arena, out, &ext.items[j]);
         }
     }
+    return true;
+}
+
+/* hasExtension(url): not in the FHIRPath spec, but R4's own search parameter
+ * QuestionnaireResponse-subject uses it (as the Java engine defines it). */
+static bool fn_hasExtension(FP_FN_ARGS) {
+    fp_coll ext = {0};
+    if(!fn_extension(c, n, focus, in, f, &ext)) return false;
+    fpf_push_bool(c, out, ext.n > 0);
     return true;
 }
 
@@ -885,7 +906,7 @@ static const fp_fninfo FUNCS[] = {
     F(not, 0, 0), F(iif, 2, 3), F(children, 0, 0), F(descendants, 0, 0), F(trace, 1, 2), F(now, 0, 0),
     F(today, 0, 0), F(timeOfDay, 0, 0), F(defineVariable, 1, 2), F(aggregate, 1, 2), F(sort, 0, 8),
     F(type, 0, 0), F(abs, 0, 0), F(floor, 0, 0), F(ceiling, 0, 0), F(truncate, 0, 0), F(round, 0, 1),
-    F(exp, 0, 0), F(ln, 0, 0), F(sqrt, 0, 0), F(log, 1, 1), F(power, 1, 1), F(extension, 1, 1),
+    F(exp, 0, 0), F(ln, 0, 0), F(sqrt, 0, 0), F(log, 1, 1), F(power, 1, 1), F(extension, 1, 1), F(hasExtension, 1, 1),
     F(hasValue, 0, 0), F(getValue, 0, 0), F(resolve, 0, 0), F(conformsTo, 1, 1), F(htmlChecks, 0, 0),
     F(memberOf, 1, 1),
     /* conversion (fhirpath_convert.c) */

@@ -26,7 +26,8 @@
 #define FP_MAX_TREE_HEIGHT 600        /* height of the expression tree (bounds recursion) */
 #define FP_MAX_EVAL_DEPTH 400         /* nested evaluation (function arguments in loops) */
 #define FP_MAX_ITEMS 1000000u         /* items in one collection */
-#define FP_MAX_ARENA (512u << 20)     /* bytes one evaluation may allocate */
+#define FP_MAX_ARENA (256u << 20)     /* bytes one evaluation may allocate */
+#define FP_MAX_WORK 50000000ull       /* steps + item comparisons in one evaluation */
 #define FP_MAX_REPEAT_ROUNDS 10000    /* rounds of repeat() */
 #define FP_MAX_STRING (16u << 20)     /* length of a computed string */
 
@@ -172,6 +173,8 @@ struct fhirpath_expr {
     fp_arena arena; /* owns every node and literal text */
     fp_node *root;
     char *src;
+    void **regexes; /* every precompiled regex, also of a parse that failed */
+    size_t nregexes, capregexes;
 };
 
 /* ---- evaluation --------------------------------------------------------- */
@@ -199,7 +202,11 @@ typedef struct fp_ctx {
     bool failed;
     int depth;
     fp_defvar *defs;    /* defineVariable() scope */
+    uint64_t work;      /* steps taken, against FP_MAX_WORK */
 } fp_ctx;
+
+/* Count n units of work; false (and an error) past FP_MAX_WORK. */
+bool fp_work(fp_ctx *c, uint64_t n);
 
 /* Record an error (first one wins); returns false for `return fp_fail(...)`. */
 bool fp_fail(fp_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

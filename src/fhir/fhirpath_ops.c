@@ -28,6 +28,12 @@ bool fp_fail(fp_ctx *c, const char *fmt, ...) {
     return false;
 }
 
+bool fp_work(fp_ctx *c, uint64_t n) {
+    c->work += n;
+    if(c->work > FP_MAX_WORK) return fp_fail(c, "evaluation too long (over %llu steps)", (unsigned long long)FP_MAX_WORK);
+    return true;
+}
+
 void fp_item_bool(fp_item *it, bool b) {
     memset(it, 0, sizeof *it);
     it->v.kind = FP_BOOLEAN;

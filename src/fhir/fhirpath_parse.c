@@ -43,6 +43,7 @@ typedef struct parser {
     const char *src;
     size_t len, p;
     fp_arena *arena;
+    fhirpath_expr *expr; /* owns what is built */
     tok t;        /* current token */
     int depth;
     bool failed;
@@ -324,6 +325,11 @@ static bool is_calendar_word(const char *w) {
 static fp_node *parse_literal_number(parser *ps) {
     fp_node *n = new_node(ps, N_LITERAL, ps->t.pos);
     const char *num = ps->t.text;
+    fp_dec check;
+    if(!fp_dec_parse(num, &check)) {
+        perr(ps, ps->t.pos, "number with more than 36 digits");
+        return NULL;
+    }
     if(!lex_next(ps)) return NULL;
     if(ps->t.kind == T_STRING || (ps->t.kind == T_IDENT && is_calendar_word(ps->t.text))) {
         n->lit.v.kind = FP_QUANTITY;
@@ -461,6 +467,12 @@ static fp_node *parse_call(parser *ps, fp_node *focus, const char *name, size_t 
             perr(ps, args[0]->pos, "bad regular expression: %s", rerr);
             return NULL;
         }
+        fhirpath_expr *e = ps->expr;
+        if(e->nregexes == e->capregexes) {
+            e->capregexes = e->capregexes ? e->capregexes * 2 : 4;
+            e->regexes = xrealloc(e->regexes, e->capregexes * sizeof *e->regexes);
+        }
+        e->regexes[e->nregexes++] = n->re;
     }
     return n;
 }
@@ -685,6 +697,7 @@ kith_rc fhirpath_parse(const char *src, fhirpath_expr **out, size_t *err_pos, ch
     ps.src = src;
     ps.len = strlen(src);
     ps.arena = &e->arena;
+    ps.expr = e;
     ps.err = err;
     ps.errlen = errlen;
     if(ps.len > FP_MAX_EXPR_LEN) {
@@ -708,17 +721,10 @@ done:
     return rc;
 }
 
-static void free_regexes(fp_node *n) {
-    if(!n) return;
-    if(n->re) fp_regex_free(n->re);
-    free_regexes(n->a);
-    free_regexes(n->b);
-    for(int i = 0; i < n->nargs; i++) free_regexes(n->args[i]);
-}
-
 void fhirpath_free(fhirpath_expr *e) {
     if(!e) return;
-    free_regexes(e->root);
+    for(size_t i = 0; i < e->nregexes; i++) fp_regex_free(e->regexes[i]);
+    free(e->regexes);
     fp_arena_free(&e->arena);
     free(e);
 }

@@ -372,13 +372,62 @@ bool fpf_unescape(FP_FN_ARGS) {
 
 /* ---- regular expressions --------------------------------------------------------------- */
 
+/* Caps that keep glibc's regcomp away from its exponential cases. */
+#define RE_MAX_LEN 1000
+#define RE_MAX_BOUND 100 /* largest n in {n} / {n,m} */
+#define RE_MAX_BOUNDS 8  /* {..} per pattern */
+#define RE_MAX_GROUPS 20 /* nesting of ( ) */
+
 void *fp_regex_compile(const char *pattern, bool whole, char *err, size_t errlen) {
     buf b = BUF_INIT;
     regex_t *re = NULL;
-    int in_class = 0;
+    int in_class = 0, depth = 0, bounds = 0;
+    bool after_quant = false; /* the last thing written was a quantifier */
+    const char *bad = NULL;
     buf_init(&b, FP_MAX_EXPR_LEN * 4);
+    if(strlen(pattern) > RE_MAX_LEN) bad = "pattern too long";
     if(whole) buf_puts(&b, "^(");
-    for(const char *p = pattern; *p; p++) {
+    for(const char *p = pattern; *p && !bad; p++) {
+        bool quant = !in_class && (*p == '*' || *p == '+' || *p == '?' || *p == '{');
+        if(quant && after_quant) { /* a** or a+*: one quantifier is enough */
+            if(*p == '{')
+                while(p[1] && *p != '}') p++;
+            continue;
+        }
+        after_quant = false;
+        if(quant && *p == '{') {
+            char *end = NULL;
+            long lo = strtol(p + 1, &end, 10), hi = lo;
+            if(end == p + 1) { /* not a bound: a literal brace */
+                buf_puts(&b, "\\{");
+                continue;
+            }
+            if(*end == ',') { /* {n,m} or {n,} */
+                if(isdigit((unsigned char)end[1]))
+                    hi = strtol(end + 1, &end, 10);
+                else
+                    end++;
+            }
+            if(*end != '}') {
+                bad = "bad {n,m} bound";
+                break;
+            }
+            if(lo > RE_MAX_BOUND || hi > RE_MAX_BOUND || ++bounds > RE_MAX_BOUNDS) {
+                bad = "repetition bounds too large";
+                break;
+            }
+            buf_append(&b, p, (size_t)(end - p) + 1);
+            p = end;
+            after_quant = true;
+            if(p[1] == '?') p++; /* lazy: take it greedy */
+            continue;
+        }
+        if(quant) after_quant = true;
+        if(!in_class && *p == '(' && ++depth > RE_MAX_GROUPS) {
+            bad = "groups nested too deeply";
+            break;
+        }
+        if(!in_class && *p == ')') depth--;
         if(*p == '\\' && p[1]) {
             char e = *++p;
             const char *cls = NULL, *neg = NULL;
@@ -430,6 +479,11 @@ void *fp_regex_compile(const char *pattern, bool whole, char *err, size_t errlen
             continue;
         }
         buf_putc(&b, *p);
+    }
+    if(bad) {
+        if(err && errlen) snprintf(err, errlen, "%s", bad);
+        buf_free(&b);
+        return NULL;
     }
     if(whole) buf_puts(&b, ")$");
     re = xmalloc(sizeof *re);

@@ -557,15 +557,14 @@ bool fp_dt_add(fp_dt *d, fp_dec n, const char *unit) {
     if(strcmp(unit, "a") == 0 || strcmp(unit, "mo") == 0) return false;
     static const int64_t MS[] = {0, 0, 604800000LL, 86400000LL, 3600000LL, 60000LL, 1000LL, 1LL};
     if(d->kind == FP_TIME && (u == U_YEAR || u == U_MONTH || u == U_WEEK || u == U_DAY)) return false;
-    int64_t whole = (int64_t)(rescale_down(n, 0).m);
-    if(n.scale > 0) { /* truncate toward zero */
-        fp_dec t = n;
-        while(t.scale > 0) {
-            t.m /= 10;
-            t.scale--;
-        }
-        whole = (int64_t)t.m;
+    fp_dec tr = n;
+    while(tr.scale > 0) { /* truncate toward zero */
+        tr.m /= 10;
+        tr.scale--;
     }
+    /* no date moves more than 10,000 years: bigger amounts are out of range */
+    if(tr.m > (__int128)1000000000000LL || tr.m < -(__int128)1000000000000LL) return false;
+    int64_t whole = (int64_t)tr.m;
     if(u == U_YEAR || u == U_MONTH) {
         int64_t months = u == U_YEAR ? whole * 12 : whole;
         if(d->prec == FP_P_YEAR) months = (months / 12) * 12;
@@ -577,7 +576,8 @@ bool fp_dt_add(fp_dt *d, fp_dec n, const char *unit) {
         if(d->d > dim) d->d = dim;
         return true;
     }
-    int64_t ms = whole * MS[u]; /* whole units only: + 0.1 's' changes nothing */
+    int64_t ms; /* whole units only: + 0.1 's' changes nothing */
+    if(__builtin_mul_overflow(whole, MS[u], &ms) || ms > 400000000000000LL || ms < -400000000000000LL) return false;
     /* coarser precision: convert to the value's own finest unit (truncating) */
     int64_t unit_ms = d->prec <= FP_P_DAY ? 86400000LL
                       : d->prec == FP_P_HOUR ? 3600000LL
@@ -588,7 +588,7 @@ bool fp_dt_add(fp_dt *d, fp_dec n, const char *unit) {
         /* a year or month: whole years/months only */
         int64_t days = ms / 86400000LL;
         if(d->prec == FP_P_YEAR) {
-            d->y += (int)(days / 365);
+            d->y = (int)(d->y + days / 365);
         } else {
             int64_t total = (int64_t)d->y * 12 + (d->mo - 1) + days / 30;
             d->y = (int)(total / 12);

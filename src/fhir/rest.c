@@ -28,6 +28,7 @@
 #include "fhir/bundle.h"
 #include "fhir/capability.h"
 #include "fhir/model.h"
+#include "fhir/operations.h"
 #include "fhir/outcome.h"
 #include "fhir/patch.h"
 #include "fhir/record.h"
@@ -637,8 +638,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         goto done;
     }
     if(seg[0][0] == '$' || (nseg > 1 && seg[nseg - 1][0] == '$')) {
-        res->route = "fhir.operation";
-        reply_error(res, 501, "not-supported", "operation %s is not supported yet", seg[nseg - 1]);
+        fhir_operation_handle(api, c, req, res, seg, nseg, tx);
         goto done;
     }
     if(nseg == 1 && strcmp(seg[0], "metadata") == 0) {

@@ -12,6 +12,8 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/clock.h"
@@ -67,6 +70,30 @@ void http_response_header(http_response *res, const char *name, const char *valu
     res->headers[res->nheaders].name = xstrdup(name);
     res->headers[res->nheaders].value = xstrdup(value);
     res->nheaders++;
+}
+
+struct http_file {
+    int fd;        /* -1 once handed to MHD */
+    uint64_t size;
+};
+
+kith_rc http_response_file(http_response *res, const char *path, const char *content_type) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if(fd < 0) return errno == ENOENT || errno == ELOOP ? KITH_ENOTFOUND : KITH_EIO;
+    struct stat sb;
+    if(fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return KITH_ENOTFOUND;
+    }
+    if(res->file && res->file->fd >= 0) close(res->file->fd);
+    free(res->file);
+    res->file = xcalloc(1, sizeof *res->file);
+    res->file->fd = fd;
+    res->file->size = (uint64_t)sb.st_size;
+    res->status = 200;
+    res->content_type = content_type;
+    buf_reset(&res->body);
+    return KITH_OK;
 }
 
 /* Split the raw query (after '?') into decoded parameters. */
@@ -157,12 +184,19 @@ static bool builtin(http_server *s, const http_request *req, http_response *res)
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, const http_request *req, http_response *res,
                                      request_ctx *rc) {
-    size_t len = 0;
-    char *body = buf_take(&res->body, &len);
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if(!r) {
-        free(body);
-        return MHD_NO;
+    struct MHD_Response *r = NULL;
+    if(res->file) {
+        r = MHD_create_response_from_fd64(res->file->size, res->file->fd);
+        if(!r) return MHD_NO; /* the fd is closed by http_response_free */
+        res->file->fd = -1;   /* MHD closes it */
+    } else {
+        size_t len = 0;
+        char *body = buf_take(&res->body, &len);
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if(!r) {
+            free(body);
+            return MHD_NO;
+        }
     }
     if(res->content_type) MHD_add_response_header(r, "Content-Type", res->content_type);
     MHD_add_response_header(r, "X-Request-Id", rc->request_id);
@@ -176,6 +210,9 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const http_req
 
 void http_response_free(http_response *res) {
     buf_free(&res->body);
+    if(res->file && res->file->fd >= 0) close(res->file->fd);
+    free(res->file);
+    res->file = NULL;
     for(size_t i = 0; i < res->nheaders; i++) {
         free(res->headers[i].name);
         free(res->headers[i].value);
@@ -255,7 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         s->fn(s->ctx, &req, &res);
         if(!res.status) set_error(&res, 500, "exception", "handler gave no response");
     }
-    size_t bytes = res.body.len;
+    size_t bytes = res.file ? (size_t)res.file->size : res.body.len;
     enum MHD_Result ok = send_response(conn, &req, &res, rc);
     if(s->opt.log_requests) log_request(&req, &res, clock_mono_us() - rc->t0, bytes);
     http_response_free(&res);

@@ -40,6 +40,8 @@ typedef struct http_request {
     size_t nheaders;
 } http_request;
 
+typedef struct http_file http_file; /* an open file to send as the body */
+
 typedef struct http_response {
     int status;
     const char *content_type; /* static string */
@@ -47,6 +49,7 @@ typedef struct http_response {
     http_header *headers; /* owned */
     size_t nheaders;
     const char *route; /* static label for metrics, e.g. "fhir.read" */
+    http_file *file;   /* owned; set by http_response_file: sent instead of body */
 } http_response;
 
 /* A request header (case-insensitive) or NULL. Borrowed. */
@@ -61,6 +64,12 @@ void http_params_free(http_param *p, size_t n);
 void http_response_free(http_response *res);
 /* Add a response header; name and value are copied. */
 void http_response_header(http_response *res, const char *name, const char *value);
+/* Send the regular file at path as the body (streamed from disk, never
+ * read into memory), with status 200 and content_type (static). The file is
+ * opened now, so it may be unlinked afterwards. KITH_ENOTFOUND if it does
+ * not exist or is not a regular file, KITH_EIO if it cannot be opened;
+ * the response is unchanged then. */
+kith_rc http_response_file(http_response *res, const char *path, const char *content_type);
 
 typedef void (*http_handler)(void *ctx, const http_request *req, http_response *res);
 /* Extra text appended to /metrics (e.g. store timings); append to out. */

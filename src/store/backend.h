@@ -44,6 +44,8 @@ typedef struct store_backend {
     kith_rc (*references_to)(store_conn *c, const char *type, const char *const *ids, size_t nids,
                              const char *src_type, const char *param, store_ref_fn fn, void *ctx);
     kith_rc (*check)(store_conn *c, char *msg, size_t msglen);
+    kith_rc (*scan)(store_conn *c, const store_scan_query *q, store_history_fn fn, void *ctx);
+    kith_rc (*scan_count)(store_conn *c, const store_scan_query *q, int64_t *n);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;

@@ -8,7 +8,9 @@
  *                     its resource_version row by seq.
  *   token_index       token search rows of current versions.
  * Every row carries the Patient compartment id (`patient`) so that a
- * distributed backend can shard by it.
+ * distributed backend can shard by it. store_scan walks `resource` in
+ * (type, id) order: by its primary key, or by resource_patient_scan for one
+ * Patient's compartment.
  *
  * WAL mode; one connection per thread (store.c); writes take the write lock
  * up front (BEGIN IMMEDIATE) and wait up to busy_timeout for it. With
@@ -27,6 +29,7 @@
 typedef struct sq_state {
     char *path;
     bool full;
+    int cache_mb;
 } sq_state;
 
 enum {
@@ -54,6 +57,7 @@ enum {
     ST_DEL_TEXT,
     ST_FIND_TOK_SYS,
     ST_FIND_TOK_ANY,
+    ST_RKEY,
     ST_LIST,
     ST_COUNT_TYPE,
     ST_COUNT_ALL,
@@ -69,33 +73,33 @@ static const char *const SQL[ST_MAX] = {
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_UPSERT_CUR] = "INSERT INTO resource(rtype, rid, vid, seq, deleted, patient) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
                       "ON CONFLICT(rtype, rid) DO UPDATE SET vid = excluded.vid, seq = excluded.seq, "
-                      "deleted = excluded.deleted, patient = excluded.patient",
-    /* Index rows: ?1 rtype, ?2 rid, ?3 patient, ?4 param, ?5 a, ?6 b, ?7 c, ?8 lo, ?9 hi. */
-    [ST_INS_STRING] = "INSERT INTO sp_string(rtype, rid, patient, param, norm, exact) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_INS_TOKEN] = "INSERT INTO sp_token(rtype, rid, patient, param, system, code, text) "
-                     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_INS_DATE] = "INSERT INTO sp_date(rtype, rid, patient, param, lo, hi) VALUES(?1, ?2, ?3, ?4, ?8, ?9)",
-    [ST_INS_NUMBER] = "INSERT INTO sp_number(rtype, rid, patient, param, lo, hi) VALUES(?1, ?2, ?3, ?4, ?8, ?9)",
-    [ST_INS_QUANTITY] = "INSERT INTO sp_quantity(rtype, rid, patient, param, system, code, lo, hi) "
-                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?8, ?9)",
-    [ST_INS_REFERENCE] = "INSERT INTO sp_reference(rtype, rid, patient, param, ttype, tid, url) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    [ST_INS_URI] = "INSERT INTO sp_uri(rtype, rid, patient, param, uri) VALUES(?1, ?2, ?3, ?4, ?5)",
-    [ST_INS_COMPOSITE] = "INSERT INTO sp_composite(rtype, rid, patient, param, a, b, c, lo, hi) "
-                         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_INS_TEXT] = "INSERT INTO sp_text(rtype, rid, narrative, content) VALUES(?1, ?2, ?5, ?6)",
-    [ST_DEL_STRING] = "DELETE FROM sp_string WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_TOKEN] = "DELETE FROM sp_token WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_DATE] = "DELETE FROM sp_date WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_NUMBER] = "DELETE FROM sp_number WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_QUANTITY] = "DELETE FROM sp_quantity WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_REFERENCE] = "DELETE FROM sp_reference WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_URI] = "DELETE FROM sp_uri WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_COMPOSITE] = "DELETE FROM sp_composite WHERE rtype = ?1 AND rid = ?2",
-    [ST_DEL_TEXT] = "DELETE FROM sp_text WHERE rtype = ?1 AND rid = ?2",
-    [ST_FIND_TOK_SYS] = "SELECT DISTINCT rid FROM sp_token WHERE rtype = ?1 AND param = ?2 AND code = ?3 "
-                        "AND system = ?4 LIMIT ?5",
-    [ST_FIND_TOK_ANY] = "SELECT DISTINCT rid FROM sp_token WHERE rtype = ?1 AND param = ?2 AND code = ?3 LIMIT ?4",
+                      "deleted = excluded.deleted, patient = excluded.patient RETURNING rkey",
+    /* Index rows: ?1 rkey, ?2 pid, ?5 a, ?6 b, ?7 c, ?8 lo, ?9 hi (pid = sq_param_id(type, param)). */
+    [ST_INS_STRING] = "INSERT OR IGNORE INTO sp_string(pid, norm, exact, rkey) VALUES(?2, ?5, ?6, ?1)",
+    [ST_INS_TOKEN] = "INSERT OR IGNORE INTO sp_token(pid, code, system, rkey, text) VALUES(?2, ?6, ?5, ?1, ?7)",
+    [ST_INS_DATE] = "INSERT OR IGNORE INTO sp_date(pid, lo, hi, rkey) VALUES(?2, ?8, ?9, ?1)",
+    [ST_INS_NUMBER] = "INSERT OR IGNORE INTO sp_number(pid, lo, hi, rkey) VALUES(?2, ?8, ?9, ?1)",
+    [ST_INS_QUANTITY] = "INSERT OR IGNORE INTO sp_quantity(pid, code, system, lo, hi, rkey) "
+                        "VALUES(?2, ?6, ?5, ?8, ?9, ?1)",
+    [ST_INS_REFERENCE] = "INSERT OR IGNORE INTO sp_reference(pid, tid, ttype, url, rkey) VALUES(?2, ?6, ?5, ?7, ?1)",
+    [ST_INS_URI] = "INSERT OR IGNORE INTO sp_uri(pid, uri, rkey) VALUES(?2, ?5, ?1)",
+    [ST_INS_COMPOSITE] = "INSERT OR IGNORE INTO sp_composite(pid, b, a, c, lo, hi, rkey) "
+                         "VALUES(?2, ?6, ?5, ?7, ?8, ?9, ?1)",
+    [ST_INS_TEXT] = "INSERT INTO sp_text(rowid, narrative, content) VALUES(?1, ?5, ?6)",
+    [ST_DEL_STRING] = "DELETE FROM sp_string WHERE rkey = ?1",
+    [ST_DEL_TOKEN] = "DELETE FROM sp_token WHERE rkey = ?1",
+    [ST_DEL_DATE] = "DELETE FROM sp_date WHERE rkey = ?1",
+    [ST_DEL_NUMBER] = "DELETE FROM sp_number WHERE rkey = ?1",
+    [ST_DEL_QUANTITY] = "DELETE FROM sp_quantity WHERE rkey = ?1",
+    [ST_DEL_REFERENCE] = "DELETE FROM sp_reference WHERE rkey = ?1",
+    [ST_DEL_URI] = "DELETE FROM sp_uri WHERE rkey = ?1",
+    [ST_DEL_COMPOSITE] = "DELETE FROM sp_composite WHERE rkey = ?1",
+    [ST_DEL_TEXT] = "DELETE FROM sp_text WHERE rowid = ?1",
+    [ST_FIND_TOK_SYS] = "SELECT DISTINCT r.rid FROM sp_token x JOIN resource r ON r.rkey = x.rkey WHERE x.pid = ?1 "
+                        "AND x.code = ?2 AND x.system = ?3 AND r.deleted = 0 LIMIT ?4",
+    [ST_FIND_TOK_ANY] = "SELECT DISTINCT r.rid FROM sp_token x JOIN resource r ON r.rkey = x.rkey WHERE x.pid = ?1 "
+                        "AND x.code = ?2 AND r.deleted = 0 LIMIT ?4",
+    [ST_RKEY] = "SELECT rkey FROM resource WHERE rtype = ?1 AND rid = ?2",
     [ST_LIST] = "SELECT r.rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
                 "JOIN resource_version v ON v.seq = r.seq WHERE r.rtype = ?1 AND r.rid > ?2 AND r.deleted = 0 "
                 "ORDER BY r.rid LIMIT ?3",
@@ -141,43 +145,47 @@ static const char *const MIGRATIONS[] = {
     "CREATE INDEX token_index_lookup ON token_index(rtype, param, code, system);"
     "CREATE INDEX token_index_owner ON token_index(rtype, rid);",
 
-    /* 2: search index tables, one per kind of search parameter. */
+    /* 2: search index tables, one per kind of search parameter. The
+     * resource table gains an integer key (rkey) that index rows use, and
+     * index rows name their parameter by a 62-bit hash of type and code
+     * (sq_param_id), so that index keys stay small. The PostgreSQL backend
+     * will carry the Patient compartment on these rows too; in SQLite it is
+     * on resource and resource_version. */
     "DROP TABLE token_index;"
-    "CREATE TABLE sp_string(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  norm TEXT NOT NULL, exact TEXT NOT NULL);"
-    "CREATE INDEX sp_string_q ON sp_string(rtype, param, norm);"
-    "CREATE INDEX sp_string_o ON sp_string(rtype, rid);"
-    "CREATE TABLE sp_token(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  system TEXT NOT NULL, code TEXT NOT NULL, text TEXT);"
-    "CREATE INDEX sp_token_q ON sp_token(rtype, param, code, system);"
-    "CREATE INDEX sp_token_o ON sp_token(rtype, rid);"
-    "CREATE TABLE sp_date(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  lo REAL NOT NULL, hi REAL NOT NULL);"
-    "CREATE INDEX sp_date_q ON sp_date(rtype, param, lo);"
-    "CREATE INDEX sp_date_o ON sp_date(rtype, rid);"
-    "CREATE TABLE sp_number(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  lo REAL NOT NULL, hi REAL NOT NULL);"
-    "CREATE INDEX sp_number_q ON sp_number(rtype, param, lo);"
-    "CREATE INDEX sp_number_o ON sp_number(rtype, rid);"
-    "CREATE TABLE sp_quantity(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  system TEXT NOT NULL, code TEXT NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL);"
-    "CREATE INDEX sp_quantity_q ON sp_quantity(rtype, param, lo);"
-    "CREATE INDEX sp_quantity_o ON sp_quantity(rtype, rid);"
-    "CREATE TABLE sp_reference(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  ttype TEXT NOT NULL, tid TEXT NOT NULL, url TEXT NOT NULL);"
-    "CREATE INDEX sp_reference_q ON sp_reference(rtype, param, tid, ttype);"
-    "CREATE INDEX sp_reference_t ON sp_reference(tid, ttype);"
-    "CREATE INDEX sp_reference_o ON sp_reference(rtype, rid);"
-    "CREATE TABLE sp_uri(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  uri TEXT NOT NULL);"
-    "CREATE INDEX sp_uri_q ON sp_uri(rtype, param, uri);"
-    "CREATE INDEX sp_uri_o ON sp_uri(rtype, rid);"
-    "CREATE TABLE sp_composite(rtype TEXT NOT NULL, rid TEXT NOT NULL, patient TEXT, param TEXT NOT NULL,"
-    "  a TEXT NOT NULL, b TEXT NOT NULL, c TEXT NOT NULL, lo REAL, hi REAL);"
-    "CREATE INDEX sp_composite_q ON sp_composite(rtype, param, b);"
-    "CREATE INDEX sp_composite_o ON sp_composite(rtype, rid);"
-    "CREATE VIRTUAL TABLE sp_text USING fts5(rtype UNINDEXED, rid UNINDEXED, narrative, content,"
-    "  tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE TABLE resource_new(rkey INTEGER PRIMARY KEY, rtype TEXT NOT NULL, rid TEXT NOT NULL,"
+    "  vid INTEGER NOT NULL, seq INTEGER NOT NULL, deleted INTEGER NOT NULL, patient TEXT);"
+    "INSERT INTO resource_new(rtype, rid, vid, seq, deleted, patient)"
+    "  SELECT rtype, rid, vid, seq, deleted, patient FROM resource;"
+    "DROP TABLE resource;"
+    "ALTER TABLE resource_new RENAME TO resource;"
+    "CREATE UNIQUE INDEX resource_key ON resource(rtype, rid);"
+    "CREATE INDEX resource_patient ON resource(patient) WHERE patient IS NOT NULL;"
+    "CREATE TABLE sp_string(pid INTEGER NOT NULL, norm TEXT NOT NULL, exact TEXT NOT NULL, rkey INTEGER NOT NULL,"
+    "  PRIMARY KEY(pid, norm, rkey, exact)) WITHOUT ROWID;"
+    "CREATE INDEX sp_string_o ON sp_string(rkey, pid);"
+    "CREATE TABLE sp_token(pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL, rkey INTEGER NOT NULL,"
+    "  text TEXT, PRIMARY KEY(pid, code, system, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_token_o ON sp_token(rkey, pid);"
+    "CREATE TABLE sp_date(pid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rkey INTEGER NOT NULL,"
+    "  PRIMARY KEY(pid, lo, hi, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_date_o ON sp_date(rkey, pid);"
+    "CREATE TABLE sp_number(pid INTEGER NOT NULL, lo REAL NOT NULL, hi REAL NOT NULL, rkey INTEGER NOT NULL,"
+    "  PRIMARY KEY(pid, lo, hi, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_number_o ON sp_number(rkey, pid);"
+    "CREATE TABLE sp_quantity(pid INTEGER NOT NULL, code TEXT NOT NULL, system TEXT NOT NULL, lo REAL NOT NULL,"
+    "  hi REAL NOT NULL, rkey INTEGER NOT NULL, PRIMARY KEY(pid, code, system, lo, hi, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_quantity_o ON sp_quantity(rkey, pid);"
+    "CREATE TABLE sp_reference(pid INTEGER NOT NULL, tid TEXT NOT NULL, ttype TEXT NOT NULL, url TEXT NOT NULL,"
+    "  rkey INTEGER NOT NULL, PRIMARY KEY(pid, tid, ttype, url, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_reference_o ON sp_reference(rkey, pid);"
+    "CREATE TABLE sp_uri(pid INTEGER NOT NULL, uri TEXT NOT NULL, rkey INTEGER NOT NULL,"
+    "  PRIMARY KEY(pid, uri, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_uri_o ON sp_uri(rkey, pid);"
+    "CREATE TABLE sp_composite(pid INTEGER NOT NULL, b TEXT NOT NULL, a TEXT NOT NULL, c TEXT NOT NULL,"
+    "  lo REAL NOT NULL, hi REAL NOT NULL, rkey INTEGER NOT NULL,"
+    "  PRIMARY KEY(pid, b, a, c, lo, hi, rkey)) WITHOUT ROWID;"
+    "CREATE INDEX sp_composite_o ON sp_composite(rkey, pid);"
+    "CREATE VIRTUAL TABLE sp_text USING fts5(narrative, content, tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE kith_meta(key TEXT PRIMARY KEY, value TEXT);"
     "INSERT INTO kith_meta(key, value) SELECT 'reindex', 'needed' WHERE EXISTS (SELECT 1 FROM resource);",
 };
@@ -191,12 +199,12 @@ static kith_rc sq_err(sqlite3 *db, int rc) {
     return KITH_ESTORE;
 }
 
-static kith_rc sq_configure(sqlite3 *db, bool full, char *err, size_t errlen) {
+static kith_rc sq_configure(sqlite3 *db, bool full, int cache_mb, char *err, size_t errlen) {
     char sql[256];
     snprintf(sql, sizeof sql,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-             "PRAGMA cache_size=-16000; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
-             full ? "FULL" : "NORMAL");
+             "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
+             full ? "FULL" : "NORMAL", (cache_mb > 0 ? cache_mb : 16) * 1024);
     sqlite3_busy_timeout(db, 10000);
     char *msg = NULL;
     if(sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
@@ -218,7 +226,7 @@ static kith_rc sq_open(const char *url, const store_options *opt, void **state, 
         rc = KITH_ESTORE;
         goto done;
     }
-    rc = sq_configure(db, opt->durable_full, err, errlen);
+    rc = sq_configure(db, opt->durable_full, opt->cache_mb, err, errlen);
     if(rc) goto done;
     sqlite3_stmt *st = NULL;
     int version = 0;
@@ -244,6 +252,7 @@ static kith_rc sq_open(const char *url, const store_options *opt, void **state, 
     sq_state *s = xcalloc(1, sizeof *s);
     s->path = xstrdup(url);
     s->full = opt->durable_full;
+    s->cache_mb = opt->cache_mb;
     *state = s;
     *schema = NMIGRATIONS;
     goto done;
@@ -268,7 +277,7 @@ static kith_rc sq_connect(void *state, store_conn **out) {
     sq_state *s = state;
     sq_conn *c = xcalloc(1, sizeof *c);
     if(sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) goto fail;
-    if(sq_configure(c->db, s->full, NULL, 0)) goto fail;
+    if(sq_configure(c->db, s->full, s->cache_mb, NULL, 0)) goto fail;
     for(int i = 0; i < ST_MAX; i++)
         if(sqlite3_prepare_v3(c->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK) goto fail;
     *out = (store_conn *)c;
@@ -368,28 +377,38 @@ static kith_rc step_done(sq_conn *c, sqlite3_stmt *st) {
     return r == SQLITE_DONE ? KITH_OK : sq_err(c->db, r);
 }
 
-/* Remove every index row of type/id. */
-static kith_rc delete_index(sq_conn *c, const char *type, const char *id) {
+int64_t sq_param_id(const char *type, const char *param) {
+    uint64_t h = 1469598103934665603ull; /* FNV-1a, 64 bits */
+    for(const unsigned char *p = (const unsigned char *)type; *p; p++) h = (h ^ *p) * 1099511628211ull;
+    h = (h ^ 0x1f) * 1099511628211ull;
+    for(const unsigned char *p = (const unsigned char *)param; *p; p++) h = (h ^ *p) * 1099511628211ull;
+    return (int64_t)(h & 0x3fffffffffffffffull);
+}
+
+/* Remove every index row of the resource with key rkey. */
+static kith_rc delete_index(sq_conn *c, int64_t rkey) {
     kith_rc rc = KITH_OK;
     for(int k = 0; k < STORE_IX_KINDS && !rc; k++) {
         sqlite3_stmt *st = c->st[ST_DEL_STRING + k];
-        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, rkey);
         rc = step_done(c, st);
     }
     return rc;
 }
 
-static kith_rc insert_index(sq_conn *c, const char *type, const char *id, const char *patient,
-                            const store_index_row *rows, size_t nrows) {
+static kith_rc insert_index(sq_conn *c, const char *type, int64_t rkey, const store_index_row *rows, size_t nrows) {
     kith_rc rc = KITH_OK;
+    int64_t pid = 0;
+    const char *last_param = NULL;
     for(size_t i = 0; i < nrows && !rc; i++) {
         const store_index_row *x = &rows[i];
+        if(!last_param || strcmp(last_param, x->param) != 0) {
+            pid = sq_param_id(type, x->param);
+            last_param = x->param;
+        }
         sqlite3_stmt *st = c->st[ST_INS_STRING + x->kind];
-        sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, patient, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 4, x->param, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 1, rkey);
+        sqlite3_bind_int64(st, 2, pid);
         sqlite3_bind_text(st, 5, x->a ? x->a : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 6, x->b ? x->b : "", -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 7, x->c ? x->c : "", -1, SQLITE_STATIC);
@@ -397,6 +416,18 @@ static kith_rc insert_index(sq_conn *c, const char *type, const char *id, const 
         sqlite3_bind_double(st, 9, x->hi);
         rc = step_done(c, st);
     }
+    return rc;
+}
+
+static kith_rc rkey_of(sq_conn *c, const char *type, const char *id, int64_t *rkey) {
+    sqlite3_stmt *st = c->st[ST_RKEY];
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    kith_rc rc = r == SQLITE_ROW ? KITH_OK : r == SQLITE_DONE ? KITH_ENOTFOUND : sq_err(c->db, r);
+    if(r == SQLITE_ROW) *rkey = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
     return rc;
 }
 
@@ -425,19 +456,25 @@ static kith_rc sq_write(store_conn *sc, const store_put *p) {
     sqlite3_bind_int64(st, 4, seq);
     sqlite3_bind_int(st, 5, p->body ? 0 : 1);
     sqlite3_bind_text(st, 6, p->patient, -1, SQLITE_STATIC);
-    rc = step_done(c, st);
-    if(rc) return rc;
-
-    if(p->version > 1) rc = delete_index(c, p->type, p->id); /* an earlier version may have rows */
-    if(!rc) rc = insert_index(c, p->type, p->id, p->patient, p->rows, p->nrows);
+    int r = sqlite3_step(st);
+    int64_t rkey = r == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if(r == SQLITE_ROW) r = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if(r != SQLITE_DONE || !rkey) return sq_err(c->db, r);
+    if(p->version > 1) rc = delete_index(c, rkey); /* an earlier version may have rows */
+    if(!rc) rc = insert_index(c, p->type, rkey, p->rows, p->nrows);
     return rc;
 }
 
 static kith_rc sq_replace_index(store_conn *sc, const char *type, const char *id, const char *patient,
                                 const store_index_row *rows, size_t nrows) {
     sq_conn *c = (sq_conn *)sc;
-    kith_rc rc = delete_index(c, type, id);
-    if(!rc) rc = insert_index(c, type, id, patient, rows, nrows);
+    int64_t rkey = 0;
+    (void)patient; /* kept on the resource row */
+    kith_rc rc = rkey_of(c, type, id, &rkey);
+    if(!rc) rc = delete_index(c, rkey);
+    if(!rc) rc = insert_index(c, type, rkey, rows, nrows);
     return rc;
 }
 
@@ -472,12 +509,10 @@ static kith_rc sq_find_token(store_conn *sc, const char *type, const char *param
                              size_t max, char ***ids, size_t *n) {
     sq_conn *c = (sq_conn *)sc;
     sqlite3_stmt *st = c->st[system ? ST_FIND_TOK_SYS : ST_FIND_TOK_ANY];
-    int k = 1;
-    sqlite3_bind_text(st, k++, type, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, k++, param, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, k++, code, -1, SQLITE_STATIC);
-    if(system) sqlite3_bind_text(st, k++, system, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, k++, (sqlite3_int64)max);
+    sqlite3_bind_int64(st, 1, sq_param_id(type, param));
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    if(system) sqlite3_bind_text(st, 3, system, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)max);
     size_t cnt = 0, cap = 0;
     char **v = NULL;
     int r;
@@ -604,6 +639,85 @@ static kith_rc sq_check(store_conn *sc, char *msg, size_t msglen) {
     return rc;
 }
 
+/* The WHERE clause of a scan (after "WHERE "), binding from parameter 1 on;
+ * the cursor is left out when !with_cursor. */
+static void scan_where(const store_scan_query *q, bool with_cursor, char *sql, size_t len) {
+    size_t n = (size_t)snprintf(sql, len, "r.deleted = 0");
+    if(q->ntypes) {
+        n += (size_t)snprintf(sql + n, len - n, " AND r.rtype IN (");
+        for(size_t i = 0; i < q->ntypes; i++) n += (size_t)snprintf(sql + n, len - n, i ? ",?" : "?");
+        n += (size_t)snprintf(sql + n, len - n, ")");
+    }
+    if(q->since) n += (size_t)snprintf(sql + n, len - n, " AND v.ts >= ?");
+    if(q->patient) n += (size_t)snprintf(sql + n, len - n, " AND r.patient = ?");
+    if(q->in_compartment) n += (size_t)snprintf(sql + n, len - n, " AND r.patient IS NOT NULL");
+    if(with_cursor && q->after_type)
+        n += (size_t)snprintf(sql + n, len - n, " AND (r.rtype, r.rid) > (?, ?)");
+}
+
+/* Bind what scan_where asked for; returns the next parameter number. */
+static int scan_bind(sqlite3_stmt *st, const store_scan_query *q, bool with_cursor) {
+    int k = 1;
+    for(size_t i = 0; i < q->ntypes; i++) sqlite3_bind_text(st, k++, q->types[i], -1, SQLITE_STATIC);
+    if(q->since) sqlite3_bind_text(st, k++, q->since, -1, SQLITE_STATIC);
+    if(q->patient) sqlite3_bind_text(st, k++, q->patient, -1, SQLITE_STATIC);
+    if(with_cursor && q->after_type) {
+        sqlite3_bind_text(st, k++, q->after_type, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, k++, q->after_id ? q->after_id : "", -1, SQLITE_STATIC);
+    }
+    return k;
+}
+
+#define SCAN_SQL_MAX (512 + 2 * STORE_SCAN_MAX_TYPES)
+
+static kith_rc sq_scan(store_conn *sc, const store_scan_query *q, store_history_fn fn, void *ctx) {
+    sq_conn *c = (sq_conn *)sc;
+    if(q->ntypes > STORE_SCAN_MAX_TYPES) return KITH_EINVAL;
+    char where[SCAN_SQL_MAX], sql[SCAN_SQL_MAX + 256];
+    scan_where(q, true, where, sizeof where);
+    snprintf(sql, sizeof sql,
+             "SELECT r.rtype, r.rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
+             "JOIN resource_version v ON v.seq = r.seq WHERE %s ORDER BY r.rtype, r.rid%s",
+             where, q->limit ? " LIMIT ?" : "");
+    sqlite3_stmt *st = NULL;
+    if(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return KITH_ESTORE;
+    int k = scan_bind(st, q, true);
+    if(q->limit) sqlite3_bind_int64(st, k, (sqlite3_int64)q->limit);
+    int r;
+    while((r = sqlite3_step(st)) == SQLITE_ROW) {
+        store_resource res = {0};
+        res.type = col_text(st, 0);
+        res.id = col_text(st, 1);
+        fill_row(st, 2, &res);
+        int stop = fn(ctx, &res);
+        store_resource_free(&res);
+        if(stop) break;
+    }
+    kith_rc rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? KITH_OK : sq_err(c->db, r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static kith_rc sq_scan_count(store_conn *sc, const store_scan_query *q, int64_t *n) {
+    sq_conn *c = (sq_conn *)sc;
+    if(q->ntypes > STORE_SCAN_MAX_TYPES) return KITH_EINVAL;
+    char where[SCAN_SQL_MAX], sql[SCAN_SQL_MAX + 256];
+    scan_where(q, false, where, sizeof where);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM resource r %sWHERE %s",
+             q->since ? "JOIN resource_version v ON v.seq = r.seq " : "", where);
+    sqlite3_stmt *st = NULL;
+    if(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return KITH_ESTORE;
+    scan_bind(st, q, false);
+    int r = sqlite3_step(st);
+    kith_rc rc = KITH_OK;
+    if(r == SQLITE_ROW)
+        *n = sqlite3_column_int64(st, 0);
+    else
+        rc = sq_err(c->db, r);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 const store_backend store_sqlite_backend = {
     .name = "sqlite",
     .open = sq_open,
@@ -626,4 +740,6 @@ const store_backend store_sqlite_backend = {
     .references_from = sq_references_from,
     .references_to = sq_references_to,
     .check = sq_check,
+    .scan = sq_scan,
+    .scan_count = sq_scan_count,
 };

@@ -9,6 +9,8 @@
 
 typedef struct sq_stmt_cache sq_stmt_cache;
 
+/* The key index rows use for search parameter `param` of type `type`. */
+int64_t sq_param_id(const char *type, const char *param);
 /* The connection's database handle (borrowed). */
 sqlite3 *sq_conn_db(store_conn *c);
 /* Where the connection keeps its cache of search statements. */

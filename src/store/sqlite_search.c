@@ -68,9 +68,10 @@ static sqlite3_stmt *cached_stmt(store_conn *c, const char *sql) {
 /* ---- building SQL ------------------------------------------------------- */
 
 typedef struct bind {
-    bool is_text;
+    int kind; /* 0 text, 1 real, 2 integer */
     const char *text; /* borrowed or owned (see owned) */
     double num;
+    int64_t i;
 } bind;
 
 typedef struct builder {
@@ -87,7 +88,7 @@ static void put_text(builder *b, const char *t) {
         b->rc = KITH_ETOOBIG;
         return;
     }
-    b->binds[b->nbinds++] = (bind){true, t ? t : "", 0};
+    b->binds[b->nbinds++] = (bind){0, t ? t : "", 0, 0};
     buf_puts(&b->sql, "?");
 }
 
@@ -101,8 +102,22 @@ static void put_num(builder *b, double v) {
         b->rc = KITH_ETOOBIG;
         return;
     }
-    b->binds[b->nbinds++] = (bind){false, NULL, v};
+    b->binds[b->nbinds++] = (bind){1, NULL, v, 0};
     buf_puts(&b->sql, "?");
+}
+
+static void put_int(builder *b, int64_t v) {
+    if(b->nbinds >= MAX_BINDS) {
+        b->rc = KITH_ETOOBIG;
+        return;
+    }
+    b->binds[b->nbinds++] = (bind){2, NULL, 0, v};
+    buf_puts(&b->sql, "?");
+}
+
+/* The parameter key of type/param (see sq_param_id). */
+static void put_pid(builder *b, const char *type, const char *param) {
+    put_int(b, sq_param_id(type, param));
 }
 
 static const char *table_of(store_ix_kind k) {
@@ -198,7 +213,7 @@ static void range_cond(builder *b, const store_match *m, const char *x) {
     }
 }
 
-static void build_ids(builder *b, const store_query *q, int depth);
+static void build_ids(builder *b, const store_query *q, int depth, const char *col);
 
 /* The condition for one match on index row alias x. */
 static void match_cond(builder *b, store_ix_kind kind, const store_match *m, const char *x, int depth) {
@@ -261,7 +276,7 @@ static void match_cond(builder *b, store_ix_kind kind, const store_match *m, con
             buf_printf(s, " AND %s.ttype = ", x);
             put_text(b, m->chain->type);
             buf_printf(s, " AND %s.tid IN (", x);
-            build_ids(b, m->chain, depth + 1);
+            build_ids(b, m->chain, depth + 1, "rid");
             buf_puts(s, ")");
         } else if(m->c) {
             buf_printf(s, " AND %s.url = ", x);
@@ -323,15 +338,13 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
     snprintf(x, sizeof x, "x%d", depth);
     if(f->has_type) {
         /* _has: resources that some has_type resource matching has_query points at */
-        buf_printf(s, "%s.rid IN (SELECT %s.tid FROM sp_reference %s WHERE %s.rtype = ", r, x, x, x);
-        put_text(b, f->has_type);
-        buf_printf(s, " AND %s.param = ", x);
-        put_text(b, f->has_param);
+        buf_printf(s, "%s.rid IN (SELECT %s.tid FROM sp_reference %s WHERE %s.pid = ", r, x, x, x);
+        put_pid(b, f->has_type, f->has_param);
         buf_printf(s, " AND %s.ttype = ", x);
         put_text(b, q->type);
         if(f->has_query) {
-            buf_printf(s, " AND %s.rid IN (", x);
-            build_ids(b, f->has_query, depth + 1);
+            buf_printf(s, " AND %s.rkey IN (", x);
+            build_ids(b, f->has_query, depth + 1, "rkey");
             buf_puts(s, ")");
         }
         buf_puts(s, ")");
@@ -347,9 +360,11 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
         return;
     }
     if(strcmp(f->param, "_list") == 0) {
-        buf_printf(s, "%s.rid IN (SELECT %s.tid FROM sp_reference %s WHERE %s.rtype = 'List' AND %s.param = 'item' "
-                      "AND %s.ttype = %s.rtype AND %s.rid IN (",
-                   r, x, x, x, x, x, r, x);
+        buf_printf(s, "%s.rid IN (SELECT %s.tid FROM sp_reference %s JOIN resource l%d ON l%d.rkey = %s.rkey "
+                      "WHERE %s.pid = ",
+                   r, x, x, depth, depth, x, x);
+        put_pid(b, "List", "item");
+        buf_printf(s, " AND %s.ttype = %s.rtype AND l%d.rtype = 'List' AND l%d.rid IN (", x, r, depth, depth);
         for(size_t i = 0; i < f->nors; i++) {
             if(i) buf_putc(s, ',');
             put_text(b, f->ors[i].b);
@@ -358,10 +373,8 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
         return;
     }
     if(f->kind == STORE_IX_TEXT) {
-        /* _text / _content: FTS5 over narrative or all text */
-        buf_printf(s, "%s.rid IN (SELECT rid FROM sp_text WHERE rtype = ", r);
-        put_text(b, q->type);
-        buf_puts(s, " AND sp_text MATCH ");
+        /* _text / _content: FTS5 over narrative or all text; its rowid is the resource key */
+        buf_printf(s, "%s.rkey IN (SELECT rowid FROM sp_text WHERE sp_text MATCH ", r);
         buf match = BUF_INIT;
         buf_printf(&match, "%s : (", strcmp(f->param, "_text") == 0 ? "narrative" : "content");
         for(size_t i = 0; i < f->nors; i++) {
@@ -395,16 +408,14 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
     const char *t = table_of(f->kind);
     bool missing_only = f->nors == 1 && (f->ors[0].op == STORE_OP_MISSING || f->ors[0].op == STORE_OP_PRESENT);
     if(missing_only) {
-        buf_printf(s, "%sEXISTS (SELECT 1 FROM %s %s WHERE %s.rtype = %s.rtype AND %s.rid = %s.rid AND %s.param = ",
-                   f->ors[0].op == STORE_OP_MISSING ? "NOT " : "", t, x, x, r, x, r, x);
-        put_text(b, f->param);
+        buf_printf(s, "%sEXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey AND %s.pid = ",
+                   f->ors[0].op == STORE_OP_MISSING ? "NOT " : "", t, x, x, r, x);
+        put_pid(b, q->type, f->param);
         buf_puts(s, ")");
         return;
     }
-    buf_printf(s, "%s%s.rid IN (SELECT %s.rid FROM %s %s WHERE %s.rtype = ", f->negate ? "NOT " : "", r, x, t, x, x);
-    put_text(b, q->type);
-    buf_printf(s, " AND %s.param = ", x);
-    put_text(b, f->param);
+    buf_printf(s, "%s%s.rkey IN (SELECT %s.rkey FROM %s %s WHERE %s.pid = ", f->negate ? "NOT " : "", r, x, t, x, x);
+    put_pid(b, q->type, f->param);
     buf_puts(s, " AND (");
     for(size_t i = 0; i < f->nors; i++) {
         if(i) buf_puts(s, " OR ");
@@ -423,8 +434,8 @@ static void where_clause(builder *b, const store_query *q, const char *r, int de
     }
 }
 
-/* SELECT of the ids matching q (for chains and _has). */
-static void build_ids(builder *b, const store_query *q, int depth) {
+/* SELECT of the keys (col "rkey") or ids (col "rid") matching q (for chains and _has). */
+static void build_ids(builder *b, const store_query *q, int depth, const char *col) {
     if(depth > MAX_DEPTH) {
         b->rc = KITH_EINVAL;
         buf_puts(&b->sql, "SELECT NULL");
@@ -432,12 +443,12 @@ static void build_ids(builder *b, const store_query *q, int depth) {
     }
     char r[16];
     snprintf(r, sizeof r, "r%d", depth);
-    buf_printf(&b->sql, "SELECT %s.rid FROM resource %s WHERE ", r, r);
+    buf_printf(&b->sql, "SELECT %s.%s FROM resource %s WHERE ", r, col, r);
     where_clause(b, q, r, depth);
 }
 
 /* The sort key expression for s on resource alias r. */
-static void sort_key(builder *b, const store_sort *s) {
+static void sort_key(builder *b, const store_query *q, const store_sort *s) {
     buf *o = &b->sql;
     if(strcmp(s->param, "_id") == 0) {
         buf_puts(o, "r.rid");
@@ -457,12 +468,12 @@ static void sort_key(builder *b, const store_sort *s) {
     case STORE_IX_QUANTITY: col = s->desc ? "hi" : "lo"; break;
     case STORE_IX_REFERENCE: col = "tid"; break;
     case STORE_IX_URI: col = "uri"; break;
-    default: col = "rid"; break;
+    default: col = "rkey"; break;
     }
     bool numeric = s->kind == STORE_IX_DATE || s->kind == STORE_IX_NUMBER || s->kind == STORE_IX_QUANTITY;
-    buf_printf(o, "coalesce((SELECT %s(s.%s) FROM %s s WHERE s.rtype = r.rtype AND s.rid = r.rid AND s.param = ", agg,
-               col, table_of(s->kind));
-    put_text(b, s->param);
+    buf_printf(o, "coalesce((SELECT %s(s.%s) FROM %s s WHERE s.rkey = r.rkey AND s.pid = ", agg, col,
+               table_of(s->kind));
+    put_pid(b, q->type, s->param);
     buf_printf(o, "), %s)", numeric ? (s->desc ? "-1e308" : "1e308") : (s->desc ? "''" : "x'f48fbfbf'"));
 }
 
@@ -537,8 +548,9 @@ static bool cursor_parse(const char *cur, size_t nkeys, char ***parts) {
 
 static kith_rc bind_all(sqlite3_stmt *st, const builder *b) {
     for(int i = 0; i < b->nbinds; i++) {
-        int r = b->binds[i].is_text ? sqlite3_bind_text(st, i + 1, b->binds[i].text, -1, SQLITE_STATIC)
-                                    : sqlite3_bind_double(st, i + 1, b->binds[i].num);
+        int r = b->binds[i].kind == 0   ? sqlite3_bind_text(st, i + 1, b->binds[i].text, -1, SQLITE_STATIC)
+                : b->binds[i].kind == 1 ? sqlite3_bind_double(st, i + 1, b->binds[i].num)
+                                        : sqlite3_bind_int64(st, i + 1, b->binds[i].i);
         if(r != SQLITE_OK) return KITH_ESTORE;
     }
     return KITH_OK;
@@ -610,7 +622,7 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
     buf_puts(&b->sql, "SELECT * FROM (SELECT r.rid AS rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq");
     for(size_t i = 0; i < q->nsorts; i++) {
         buf_puts(&b->sql, ", ");
-        sort_key(b, &q->sorts[i]);
+        sort_key(b, q, &q->sorts[i]);
         buf_printf(&b->sql, " AS k%zu", i);
     }
     buf_puts(&b->sql, " FROM resource r JOIN resource_version v ON v.seq = r.seq WHERE ");
@@ -736,17 +748,18 @@ kith_rc sq_references_from(store_conn *c, const char *type, const char *const *i
                            const char *target_type, store_ref_fn fn, void *ctx) {
     if(nids == 0) return KITH_OK;
     builder *b = xcalloc(1, sizeof *b);
-    buf_puts(&b->sql, "SELECT DISTINCT x.ttype, x.tid FROM sp_reference x WHERE x.rtype = ");
+    buf_puts(&b->sql, "SELECT DISTINCT x.ttype, x.tid FROM sp_reference x JOIN resource s ON s.rkey = x.rkey "
+                      "WHERE s.rtype = ");
     put_text(b, type);
     if(param) {
-        buf_puts(&b->sql, " AND x.param = ");
-        put_text(b, param);
+        buf_puts(&b->sql, " AND x.pid = ");
+        put_pid(b, type, param);
     }
     if(target_type) {
         buf_puts(&b->sql, " AND x.ttype = ");
         put_text(b, target_type);
     }
-    buf_puts(&b->sql, " AND x.tid != '' AND x.rid IN (");
+    buf_puts(&b->sql, " AND x.tid != '' AND s.rid IN (");
     for(size_t i = 0; i < nids; i++) {
         if(i) buf_putc(&b->sql, ',');
         put_text(b, ids[i]);
@@ -762,16 +775,16 @@ kith_rc sq_references_to(store_conn *c, const char *type, const char *const *ids
                          const char *param, store_ref_fn fn, void *ctx) {
     if(nids == 0) return KITH_OK;
     builder *b = xcalloc(1, sizeof *b);
-    buf_puts(&b->sql, "SELECT DISTINCT x.rtype, x.rid FROM sp_reference x JOIN resource r ON r.rtype = x.rtype AND "
-                      "r.rid = x.rid AND r.deleted = 0 WHERE x.ttype = ");
+    buf_puts(&b->sql, "SELECT DISTINCT s.rtype, s.rid FROM sp_reference x JOIN resource s ON s.rkey = x.rkey "
+                      "AND s.deleted = 0 WHERE x.ttype = ");
     put_text(b, type);
     if(src_type) {
-        buf_puts(&b->sql, " AND x.rtype = ");
+        buf_puts(&b->sql, " AND s.rtype = ");
         put_text(b, src_type);
     }
-    if(param) {
-        buf_puts(&b->sql, " AND x.param = ");
-        put_text(b, param);
+    if(src_type && param) {
+        buf_puts(&b->sql, " AND x.pid = ");
+        put_pid(b, src_type, param);
     }
     buf_puts(&b->sql, " AND x.tid IN (");
     for(size_t i = 0; i < nids; i++) {

@@ -176,6 +176,14 @@ kith_rc store_meta_set(store_conn *c, const char *key, const char *value) {
     return owner_of(c)->be->meta_set(c, key, value);
 }
 
+kith_rc store_scan(store_conn *c, const store_scan_query *q, store_history_fn fn, void *ctx) {
+    TIMED(searches, search_us, owner_of(c)->be->scan(c, q, fn, ctx));
+}
+
+kith_rc store_scan_count(store_conn *c, const store_scan_query *q, int64_t *n) {
+    TIMED(searches, search_us, owner_of(c)->be->scan_count(c, q, n));
+}
+
 kith_rc store_count(store_conn *c, const char *type, int64_t *n) {
     TIMED(searches, search_us, owner_of(c)->be->count(c, type, n));
 }

@@ -29,6 +29,7 @@ typedef struct store_conn store_conn;
 
 typedef struct store_options {
     bool durable_full; /* true: fsync on every commit (SQLite synchronous=FULL) */
+    int cache_mb;      /* page cache per connection in MiB (0: 16) */
 } store_options;
 
 /* Open (creating if needed) and migrate the store at `url` (a file path for
@@ -239,6 +240,31 @@ kith_rc store_replace_index(store_conn *c, const char *type, const char *id, con
  * store_meta_get gives NULL in *value when unset; caller frees. */
 kith_rc store_meta_get(store_conn *c, const char *key, char **value);
 kith_rc store_meta_set(store_conn *c, const char *key, const char *value);
+
+/* Which current, not-deleted resources store_scan visits. Every filter left
+ * empty (NULL / 0 / false) means "no restriction". */
+typedef struct store_scan_query {
+    const char *const *types; /* only these resource types (ntypes of them) */
+    size_t ntypes;            /* 0: every type; at most STORE_SCAN_MAX_TYPES */
+    const char *since;        /* an instant (as meta.lastUpdated is written): only resources updated at/after it */
+    const char *patient;      /* a Patient id: only resources in that Patient's compartment */
+    bool in_compartment;      /* only resources in some Patient's compartment */
+    const char *after_type;   /* cursor: only resources after (after_type, after_id) in (type, id) order */
+    const char *after_id;     /* (both NULL: from the first) */
+    size_t limit;             /* at most this many calls of fn; 0: no limit */
+} store_scan_query;
+
+#define STORE_SCAN_MAX_TYPES 256
+
+/*
+ * Visit current, not-deleted resources matching q in (type, id) order,
+ * calling fn for each (the resource is borrowed for the call); fn returns
+ * non-zero to stop early. Streams: memory does not grow with the number of
+ * rows. KITH_EINVAL when q has more than STORE_SCAN_MAX_TYPES types.
+ */
+kith_rc store_scan(store_conn *c, const store_scan_query *q, store_history_fn fn, void *ctx);
+/* How many resources store_scan would visit for q, ignoring its cursor and limit. */
+kith_rc store_scan_count(store_conn *c, const store_scan_query *q, int64_t *n);
 
 /* Counts of current, not-deleted resources of a type (type NULL: all). */
 kith_rc store_count(store_conn *c, const char *type, int64_t *n);

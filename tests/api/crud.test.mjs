@@ -866,9 +866,24 @@ describe('errors', () => {
       headers: { etag: 'W/"1"' },
     },
     {
-      name: 'FHIRPath Patch (a Parameters body) is not implemented: 501',
+      name: 'FHIRPath Patch with an operation that has no type: 400, nothing stored',
       request: { method: 'PATCH', path: '/fhir/Patient/kith-err-1', body: { resourceType: 'Parameters', parameter: [{ name: 'operation' }] } },
-      status: 501,
+      status: 400,
+    },
+    {
+      name: 'FHIRPath Patch: replace the birth date',
+      request: {
+        method: 'PATCH', path: '/fhir/Patient/kith-err-1',
+        body: { resourceType: 'Parameters', parameter: [{ name: 'operation', part: [
+          { name: 'type', valueCode: 'replace' }, { name: 'path', valueString: 'Patient.birthDate' },
+          { name: 'value', valueDate: '1944-06-06' }] }] },
+      },
+      status: 200,
+      then: async (res, ctx, api) => {
+        const got = (await api.get('/fhir/Patient/kith-err-1')).json;
+        assert.equal(got.birthDate, '1944-06-06');
+        assert.equal(got.meta.versionId, '2');
+      },
     },
   ]);
 
