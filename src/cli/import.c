@@ -12,6 +12,7 @@
  * resources that passed validation.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,14 +54,40 @@ typedef struct type_count {
     long n;
 } type_count;
 
+/* One resource on its way in. */
+typedef struct item {
+    const char *file; /* borrowed (argv) */
+    long line;
+    char *text;       /* an NDJSON line to parse (owned), or NULL */
+    size_t len;
+    json_value *json; /* the resource; owned when parsed from text, else borrowed from a batch root */
+    bool owns_json;
+    record_prepared p;
+    bool prepared;
+    fhir_issues is;
+    kith_rc rc;
+    char msg[256];    /* reason for an early rejection */
+    char type[64];
+} item;
+
+/* Items read together; prepared on worker threads while the previous batch is written. */
+typedef struct batch {
+    item *v;
+    size_t n, cap;
+    json_value **roots; /* whole JSON files whose entries the items borrow */
+    size_t nroots;
+} batch;
+
 typedef struct importer {
     store_conn *c;
-    long loaded, rejected, in_batch;
+    long loaded, rejected, in_tx;
     type_count types[MAX_TYPES];
     size_t ntypes;
     bool quiet, progress;
     uint64_t t0, last_progress;
     kith_rc fatal;
+    batch filling, ready;
+    int workers;
 } importer;
 
 static void count_type(importer *im, const char *type) {
@@ -87,13 +114,6 @@ static void show_progress(importer *im, bool force) {
     if(force) fputc('\n', stderr);
 }
 
-static kith_rc flush_batch(importer *im) {
-    if(!im->in_batch) return KITH_OK;
-    kith_rc rc = store_commit(im->c);
-    im->in_batch = 0;
-    return rc;
-}
-
 static void reject(importer *im, const char *file, long line, const char *fmt, const char *detail) {
     im->rejected++;
     if(im->quiet) return;
@@ -103,83 +123,175 @@ static void reject(importer *im, const char *file, long line, const char *fmt, c
     fputc('\n', stderr);
 }
 
-/* Load one parsed resource (not consumed). */
-static void load_resource(importer *im, const char *file, long line, json_value *res) {
-    const char *type = json_string(json_get(res, "resourceType"));
-    if(json_kind_of(res) != JSON_OBJECT || !type) {
-        reject(im, file, line, "%s", "not a FHIR resource (no resourceType)");
+/* ---- preparing (worker threads) ------------------------------------------ */
+
+static void prepare_item(item *it) {
+    if(it->text) {
+        if(json_parse(it->text, it->len, &it->json, it->msg, sizeof it->msg)) {
+            it->rc = KITH_EINVAL;
+            return;
+        }
+        it->owns_json = true;
+    }
+    const char *type = json_string(json_get(it->json, "resourceType"));
+    if(json_kind_of(it->json) != JSON_OBJECT || !type) {
+        snprintf(it->msg, sizeof it->msg, "not a FHIR resource (no resourceType)");
+        it->rc = KITH_EINVAL;
         return;
     }
-    if(!im->in_batch) {
+    snprintf(it->type, sizeof it->type, "%s", type);
+    const char *id = json_string(json_get(it->json, "id"));
+    if(id && !record_id_valid(id)) {
+        fhir_issues_add(&it->is, "error", "value", "id", "'%s' is not a valid FHIR id", id);
+        it->rc = KITH_EINVAL;
+        return;
+    }
+    it->rc = record_prepare(it->type, id, it->json, &it->p, &it->is);
+    it->prepared = it->rc == KITH_OK;
+}
+
+typedef struct worker {
+    pthread_t t;
+    batch *b;
+    size_t first, step;
+} worker;
+
+static void *prepare_run(void *arg) {
+    worker *w = arg;
+    for(size_t i = w->first; i < w->b->n; i += w->step) prepare_item(&w->b->v[i]);
+    return NULL;
+}
+
+/* ---- writing (the main thread) ------------------------------------------- */
+
+static void write_item(importer *im, item *it) {
+    if(it->rc) {
+        buf msg = BUF_INIT;
+        if(it->msg[0]) {
+            buf_puts(&msg, it->msg);
+        } else {
+            buf_printf(&msg, "%s rejected: ", it->type);
+            for(size_t i = 0; i < it->is.n && i < 5; i++)
+                buf_printf(&msg, "%s%s%s%s", i ? "; " : "", it->is.v[i].expression ? it->is.v[i].expression : "",
+                           it->is.v[i].expression ? ": " : "", it->is.v[i].diagnostics);
+            if(it->is.n > 5) buf_printf(&msg, "; and %zu more", it->is.n - 5);
+            if(it->is.n == 0) buf_puts(&msg, kith_rc_name(it->rc));
+        }
+        reject(im, it->file, it->line, "%s", buf_str(&msg));
+        buf_free(&msg);
+        return;
+    }
+    if(!im->in_tx) {
         kith_rc rc = store_begin(im->c);
         if(rc) {
             im->fatal = rc;
             return;
         }
     }
-    fhir_issues is = FHIR_ISSUES_INIT;
     record_result r;
     record_opts o = {.in_transaction = true};
-    const char *id = json_string(json_get(res, "id"));
-    char typebuf[64];
-    snprintf(typebuf, sizeof typebuf, "%s", type);
-    kith_rc rc;
-    if(id && !record_id_valid(id)) {
-        fhir_issues_add(&is, "error", "value", "id", "'%s' is not a valid FHIR id", id);
-        rc = KITH_EINVAL;
-    } else if(id) {
-        rc = record_update(im->c, typebuf, id, res, &o, &r, &is);
-    } else {
-        rc = record_create(im->c, typebuf, res, &o, &r, &is);
-    }
+    kith_rc rc = record_update_prepared(im->c, &it->p, &o, &r, &it->is);
     if(rc == KITH_OK) {
         im->loaded++;
-        im->in_batch++;
-        count_type(im, typebuf);
+        im->in_tx++;
+        count_type(im, it->type);
         record_result_free(&r);
-        if(im->in_batch >= BATCH) im->fatal = flush_batch(im);
-    } else if(rc == KITH_EINVAL || rc == KITH_EINVALID || rc == KITH_ECONFLICT) {
-        buf msg = BUF_INIT;
-        buf_printf(&msg, "%s rejected: ", typebuf);
-        for(size_t i = 0; i < is.n && i < 5; i++)
-            buf_printf(&msg, "%s%s%s%s", i ? "; " : "", is.v[i].expression ? is.v[i].expression : "",
-                       is.v[i].expression ? ": " : "", is.v[i].diagnostics);
-        if(is.n > 5) buf_printf(&msg, "; and %zu more", is.n - 5);
-        if(is.n == 0) buf_puts(&msg, kith_rc_name(rc));
-        reject(im, file, line, "%s", buf_str(&msg));
-        buf_free(&msg);
-        if(!im->in_batch) store_rollback(im->c);
+        if(im->in_tx >= BATCH) {
+            im->fatal = store_commit(im->c);
+            im->in_tx = 0;
+        }
     } else {
         im->fatal = rc;
     }
-    fhir_issues_free(&is);
     show_progress(im, false);
 }
 
-static void load_json_text(importer *im, const char *file, long line, const char *text, size_t len, bool bundle_ok) {
+static void batch_clear(batch *b) {
+    for(size_t i = 0; i < b->n; i++) {
+        item *it = &b->v[i];
+        if(it->prepared) record_prepared_free(&it->p);
+        fhir_issues_free(&it->is);
+        if(it->owns_json) json_free(it->json);
+        free(it->text);
+    }
+    for(size_t i = 0; i < b->nroots; i++) json_free(b->roots[i]);
+    free(b->roots);
+    b->roots = NULL;
+    b->n = b->nroots = 0;
+}
+
+/* Prepare `filling` on worker threads while writing `ready`, then swap. */
+static void cycle(importer *im) {
+    worker w[16];
+    int nw = im->filling.n ? im->workers : 0;
+    for(int i = 0; i < nw; i++) {
+        w[i] = (worker){.b = &im->filling, .first = (size_t)i, .step = (size_t)nw};
+        if(pthread_create(&w[i].t, NULL, prepare_run, &w[i]) != 0) {
+            prepare_run(&w[i]); /* no thread: do it here */
+            w[i].t = 0;
+        }
+    }
+    for(size_t i = 0; i < im->ready.n && !im->fatal; i++) write_item(im, &im->ready.v[i]);
+    for(int i = 0; i < nw; i++)
+        if(w[i].t) pthread_join(w[i].t, NULL);
+    batch_clear(&im->ready);
+    batch t = im->ready;
+    im->ready = im->filling;
+    im->filling = t;
+}
+
+static item *add_item(importer *im, const char *file, long line) {
+    batch *b = &im->filling;
+    if(b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->v = xrealloc(b->v, b->cap * sizeof *b->v);
+    }
+    item *it = &b->v[b->n++];
+    memset(it, 0, sizeof *it);
+    it->file = file;
+    it->line = line;
+    it->is = (fhir_issues)FHIR_ISSUES_INIT;
+    return it;
+}
+
+static void maybe_cycle(importer *im) {
+    if(im->filling.n >= BATCH) cycle(im);
+}
+
+/* Queue an NDJSON line (copied); it is parsed on a worker thread. */
+static void queue_line(importer *im, const char *file, long line, const char *text, size_t len) {
+    item *it = add_item(im, file, line);
+    it->text = xstrndup(text, len);
+    it->len = len;
+    maybe_cycle(im);
+}
+
+/* A whole JSON file: a resource, or a Bundle whose entries are loaded. */
+static void queue_json_file(importer *im, const char *file, const char *text, size_t len) {
     json_value *v = NULL;
     char err[256];
     if(json_parse(text, len, &v, err, sizeof err)) {
-        reject(im, file, line, "%s", err);
+        reject(im, file, 1, "%s", err);
         return;
     }
+    batch *b = &im->filling;
+    b->roots = xrealloc(b->roots, (b->nroots + 1) * sizeof *b->roots);
+    b->roots[b->nroots++] = v;
     const char *type = json_string(json_get(v, "resourceType"));
     json_value *entries = json_get(v, "entry");
-    if(bundle_ok && type && strcmp(type, "Bundle") == 0 && json_kind_of(entries) == JSON_ARRAY) {
-        const char *btype = json_string(json_get(v, "type"));
-        if(btype && (strcmp(btype, "transaction") == 0 || strcmp(btype, "batch") == 0 ||
-                     strcmp(btype, "collection") == 0 || strcmp(btype, "searchset") == 0)) {
-            for(size_t i = 0; i < json_array_len(entries) && !im->fatal; i++) {
-                json_value *r = json_get(json_array_at(entries, i), "resource");
-                if(!r) continue;
-                load_resource(im, file, line, r);
-            }
-            json_free(v);
-            return;
+    const char *btype = json_string(json_get(v, "type"));
+    if(type && strcmp(type, "Bundle") == 0 && json_kind_of(entries) == JSON_ARRAY && btype &&
+       (strcmp(btype, "transaction") == 0 || strcmp(btype, "batch") == 0 || strcmp(btype, "collection") == 0 ||
+        strcmp(btype, "searchset") == 0)) {
+        for(size_t i = 0; i < json_array_len(entries); i++) {
+            json_value *r = json_get(json_array_at(entries, i), "resource");
+            if(r) add_item(im, file, 1)->json = r;
         }
+    } else {
+        add_item(im, file, 1)->json = v;
     }
-    load_resource(im, file, line, v);
-    json_free(v);
+    /* the roots stay with this batch, so cycle only between files */
+    maybe_cycle(im);
 }
 
 static bool ends_with(const char *s, const char *suffix) {
@@ -214,7 +326,7 @@ static kith_rc import_file(importer *im, const char *file) {
                 while(b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r')) b.data[--b.len] = '\0';
                 size_t k = 0;
                 while(k < b.len && (b.data[k] == ' ' || b.data[k] == '\t')) k++;
-                if(k < b.len) load_json_text(im, file, line, b.data + k, b.len - k, false);
+                if(k < b.len) queue_line(im, file, line, b.data + k, b.len - k);
             }
             if(im->fatal) break;
             buf_reset(&b);
@@ -231,7 +343,7 @@ static kith_rc import_file(importer *im, const char *file) {
                 break;
             }
         }
-        if(!rc) load_json_text(im, file, 1, buf_str(&b), b.len, true);
+        if(!rc) queue_json_file(im, file, buf_str(&b), b.len);
     }
     int errnum = 0;
     const char *gerr = gzerror(gz, &errnum);
@@ -280,13 +392,22 @@ int cli_import(int argc, char **argv) {
     im->quiet = quiet;
     im->progress = !quiet && isatty(2);
     im->t0 = clock_mono_us();
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    im->workers = cores > 1 ? (int)(cores - 1 > 16 ? 16 : cores - 1) : 1;
     kith_rc file_rc = KITH_OK;
     for(int i = optind; i < argc && !im->fatal; i++) {
         kith_rc r = import_file(im, argv[i]);
         if(r && !file_rc) file_rc = r;
     }
-    if(!im->fatal) im->fatal = flush_batch(im);
-    else store_rollback(im->c);
+    /* write what is still queued: two cycles drain filling then ready */
+    if(!im->fatal) cycle(im);
+    if(!im->fatal) cycle(im);
+    if(!im->fatal && im->in_tx) im->fatal = store_commit(im->c);
+    if(im->fatal) store_rollback(im->c);
+    batch_clear(&im->filling);
+    batch_clear(&im->ready);
+    free(im->filling.v);
+    free(im->ready.v);
     show_progress(im, true);
     double secs = (double)(clock_mono_us() - im->t0) / 1e6;
     if(as_json) {

@@ -72,13 +72,8 @@ static kith_rc check_body(const char *type, const json_value *res, fhir_issues *
     return KITH_OK;
 }
 
-/* Stamp id and meta, serialise, index and store one new version. */
-static kith_rc write_version(store_conn *c, const char *type, const char *id_in, int64_t version,
-                             const char *method, json_value *res, record_result *out) {
-    char now[CLOCK_INSTANT_LEN];
-    char id[72];
-    clock_instant_now(now);
-    snprintf(id, sizeof id, "%s", id_in); /* id_in may point into res, which json_set replaces */
+/* Stamp id, meta.versionId and meta.lastUpdated, with the usual member order. */
+static void stamp(json_value *res, const char *id, int64_t version, const char *now) {
     json_set(res, "id", json_new_string(id));
     json_value *meta = json_get(res, "meta");
     if(json_kind_of(meta) != JSON_OBJECT) {
@@ -88,39 +83,69 @@ static kith_rc write_version(store_conn *c, const char *type, const char *id_in,
     char vid[24];
     snprintf(vid, sizeof vid, "%lld", (long long)version);
     json_set(meta, "versionId", json_new_string(vid));
-    json_set(meta, "lastUpdated", json_new_string(now));
+    if(now) json_set(meta, "lastUpdated", json_new_string(now));
     static const char *const FRONT[] = {"resourceType", "id", "meta", NULL};
     json_move_to_front(res, FRONT);
+}
 
-    size_t len = 0;
-    char *text = json_to_text(res, &len);
-    fhir_index ix = FHIR_INDEX_INIT;
-    fhir_index_resource(type, res, &ix);
-    char *patient = fhir_patient_compartment(type, id, res);
-    store_put p = {
-        .type = type,
-        .id = id,
-        .version = version,
-        .last_updated = now,
-        .method = method,
-        .patient = patient,
-        .body = text,
-        .body_len = len,
-        .rows = ix.rows,
-        .nrows = ix.n,
-    };
-    kith_rc rc = store_write(c, &p);
-    fhir_index_free(&ix);
-    free(patient);
-    if(rc) {
-        free(text);
-        return rc;
+void record_prepared_free(record_prepared *p) {
+    free(p->body);
+    free(p->patient);
+    fhir_index_free(&p->ix);
+    p->body = p->patient = NULL;
+}
+
+kith_rc record_prepare(const char *type, const char *id, json_value *res, record_prepared *p, fhir_issues *issues) {
+    memset(p, 0, sizeof *p);
+    kith_rc rc = check_body(type, res, issues);
+    if(rc) return rc;
+    if(fhir_validate(res, issues)) return KITH_EINVALID;
+    snprintf(p->type, sizeof p->type, "%s", type);
+    if(id) {
+        snprintf(p->id, sizeof p->id, "%s", id); /* id may point into res, which stamp() replaces */
+    } else {
+        id_new_uuid(p->id);
+        p->assigned_id = true;
     }
-    snprintf(out->id, sizeof out->id, "%s", id);
+    clock_instant_now(p->last_updated);
+    stamp(res, p->id, 1, p->last_updated);
+    p->res = res;
+    p->body = json_to_text(res, &p->body_len);
+    p->ix = (fhir_index)FHIR_INDEX_INIT;
+    fhir_index_resource(type, res, &p->ix);
+    p->patient = fhir_patient_compartment(type, p->id, res);
+    return KITH_OK;
+}
+
+/* Store a prepared resource as `version` (the body is re-serialised when
+ * that is not 1). On success the body moves to out. */
+static kith_rc write_prepared(store_conn *c, record_prepared *p, int64_t version, const char *method,
+                              record_result *out) {
+    if(version != 1) {
+        stamp(p->res, p->id, version, NULL);
+        free(p->body);
+        p->body = json_to_text(p->res, &p->body_len);
+    }
+    store_put put = {
+        .type = p->type,
+        .id = p->id,
+        .version = version,
+        .last_updated = p->last_updated,
+        .method = method,
+        .patient = p->patient,
+        .body = p->body,
+        .body_len = p->body_len,
+        .rows = p->ix.rows,
+        .nrows = p->ix.n,
+    };
+    kith_rc rc = store_write(c, &put);
+    if(rc) return rc;
+    snprintf(out->id, sizeof out->id, "%s", p->id);
     out->version = version;
-    snprintf(out->last_updated, sizeof out->last_updated, "%s", now);
-    out->body = text;
-    out->body_len = len;
+    snprintf(out->last_updated, sizeof out->last_updated, "%s", p->last_updated);
+    out->body = p->body;
+    out->body_len = p->body_len;
+    p->body = NULL;
     return KITH_OK;
 }
 
@@ -168,21 +193,25 @@ kith_rc record_create(store_conn *c, const char *type, json_value *res, const re
     static const record_opts none = {0};
     if(!o) o = &none;
     memset(out, 0, sizeof *out);
-    kith_rc rc = check_body(type, res, issues);
+    record_prepared p;
+    kith_rc rc = record_prepare(type, o->new_id, res, &p, issues);
     if(rc) return rc;
-    if(fhir_validate(res, issues)) return KITH_EINVALID;
     rc = begin(c, o);
-    if(rc) return rc;
+    if(rc) goto done;
     if(o->if_none_exist && *o->if_none_exist) {
         char **ids = NULL;
         size_t n = 0;
         rc = record_match(c, type, o->if_none_exist, 2, &ids, &n, issues);
-        if(rc) return finish(c, o, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc);
+        if(rc) {
+            rc = finish(c, o, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc);
+            goto done;
+        }
         if(n > 1) {
             free_ids(ids, n);
             fhir_issues_add(issues, "error", "duplicate", NULL,
                             "If-None-Exist matched more than one %s: the condition is not selective enough", type);
-            return finish(c, o, KITH_ECONFLICT);
+            rc = finish(c, o, KITH_ECONFLICT);
+            goto done;
         }
         if(n == 1) {
             store_resource cur;
@@ -198,19 +227,17 @@ kith_rc record_create(store_conn *c, const char *type, json_value *res, const re
                 cur.body = NULL;
             }
             store_resource_free(&cur);
-            return finish(c, o, rc);
+            rc = finish(c, o, rc);
+            goto done;
         }
         free(ids);
     }
-    char id[ID_UUID_LEN];
-    if(o->new_id)
-        snprintf(id, sizeof id, "%s", o->new_id);
-    else
-        id_new_uuid(id);
-    rc = write_version(c, type, id, 1, "POST", res, out);
+    rc = write_prepared(c, &p, 1, "POST", out);
     if(!rc) out->created = true;
     rc = finish(c, o, rc);
     if(rc) record_result_free(out);
+done:
+    record_prepared_free(&p);
     return rc;
 }
 
@@ -231,11 +258,23 @@ kith_rc record_update(store_conn *c, const char *type, const char *id, json_valu
                         body_id, id);
         return KITH_EINVAL;
     }
-    if(fhir_validate(res, issues)) return KITH_EINVALID;
-    rc = begin(c, o);
+    record_prepared p;
+    rc = record_prepare(type, id, res, &p, issues);
+    if(rc) return rc;
+    rc = record_update_prepared(c, &p, o, out, issues);
+    record_prepared_free(&p);
+    return rc;
+}
+
+kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_opts *o, record_result *out,
+                               fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    kith_rc rc = begin(c, o);
     if(rc) return rc;
     store_resource cur;
-    kith_rc rr = store_read(c, type, id, 0, &cur);
+    kith_rc rr = store_read(c, p->type, p->id, 0, &cur);
     int64_t have = (rr == KITH_OK || rr == KITH_EGONE) ? cur.version : 0;
     bool live = rr == KITH_OK;
     store_resource_free(&cur);
@@ -244,12 +283,12 @@ kith_rc record_update(store_conn *c, const char *type, const char *id, json_valu
         int64_t want = etag_version(o->if_match);
         if(want < 0 || !live || want != have) {
             fhir_issues_add(issues, "error", "conflict", NULL,
-                            "If-Match %s does not match the current version of %s/%s (%s)", o->if_match, type, id,
-                            live ? "see ETag" : "it does not exist");
+                            "If-Match %s does not match the current version of %s/%s (%s)", o->if_match, p->type,
+                            p->id, live ? "see ETag" : "it does not exist");
             return finish(c, o, KITH_ECONFLICT);
         }
     }
-    rc = write_version(c, type, id, have + 1, "PUT", res, out);
+    rc = write_prepared(c, p, have + 1, p->assigned_id && have == 0 ? "POST" : "PUT", out);
     if(!rc) out->created = !live;
     rc = finish(c, o, rc);
     if(rc) record_result_free(out);

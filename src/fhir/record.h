@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "base/rc.h"
+#include "fhir/index.h"
 #include "fhir/outcome.h"
 #include "json/json.h"
 #include "store/store.h"
@@ -35,6 +36,33 @@ typedef struct record_result {
 } record_result;
 
 void record_result_free(record_result *r);
+
+/*
+ * A resource made ready to store: validated, id and meta stamped (as
+ * version 1), serialised, indexed. The expensive half of a write, done
+ * without holding the store's write lock, so the importer can prepare on
+ * worker threads while one thread writes.
+ */
+typedef struct record_prepared {
+    char type[64];
+    char id[72];
+    char last_updated[32];
+    json_value *res; /* borrowed: the caller keeps it alive until written */
+    char *body;      /* owned */
+    size_t body_len;
+    fhir_index ix;   /* owned */
+    char *patient;   /* owned; may be NULL */
+    bool assigned_id; /* the id was made here (a create) */
+} record_prepared;
+
+/* Prepare res (changed in place) as type/id (id NULL: a new UUID). Problems
+ * go to issues as for record_create. Free with record_prepared_free. */
+kith_rc record_prepare(const char *type, const char *id, json_value *res, record_prepared *p, fhir_issues *issues);
+void record_prepared_free(record_prepared *p);
+/* Write a prepared resource as the next version of type/id (creating it if
+ * new), with If-Match as in record_update. */
+kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_opts *o, record_result *out,
+                               fhir_issues *issues);
 
 /* True if s is a valid FHIR id ([A-Za-z0-9-.]{1,64}). */
 bool record_id_valid(const char *s);
