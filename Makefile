@@ -6,7 +6,7 @@ CC      := $(KITH_CC)
 PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
-LDLIBS  += -pthread -lm
+LDLIBS  += -pthread -lm -lunistring
 
 BUILD   ?= build
 SRC     := $(shell find src -name '*.c' | sort)
@@ -119,7 +119,7 @@ build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c deps
 	@$(MAKE) --no-print-directory BUILD=build/fuzz/lib KITH_CC=clang OPT="$(FUZZ_OPT)" build/fuzz/lib/libkith.a
 	@echo "  FUZZ $@"
 	@clang $(subst fuzzer-no-link,fuzzer,$(FUZZ_OPT)) -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/gen $(PKG_CFLAGS) $< \
-		build/fuzz/lib/libkith.a $(PKG_LIBS) -pthread -lm -o $@
+		build/fuzz/lib/libkith.a $(PKG_LIBS) -pthread -lm -lunistring -o $@
 
 fuzz-build: $(FUZZ_TARGETS)
 

@@ -7,10 +7,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 failed=()
+passed=0
 run() {
   local name="$1"; shift
   echo "=== $name"
-  if "$@"; then echo "=== $name: passed"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+  if "$@"; then echo "=== $name: passed"; passed=$((passed + 1)); else echo "=== $name: FAILED"; failed+=("$name"); fi
 }
 
 make -j2 --no-print-directory bin/kith build/unit-tests || { echo "build failed"; exit 1; }
@@ -22,6 +23,7 @@ run "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED suites: ${failed[*]}"
+  echo "suites: $passed passed, ${#failed[@]} failed"
   exit 1
 fi
-echo "all suites passed"
+echo "suites: $passed passed, 0 failed"

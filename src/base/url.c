@@ -15,7 +15,8 @@ static int hexval(int c) {
 void url_decode(char *s, bool plus_space) {
     char *w = s;
     for(char *r = s; *r; r++) {
-        if(*r == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0) {
+        if(*r == '%' && hexval(r[1]) >= 0 && hexval(r[2]) >= 0 && (r[1] != '0' || r[2] != '0')) {
+            /* %00 stays as it is: a NUL would silently cut the C string short */
             *w++ = (char)(hexval(r[1]) * 16 + hexval(r[2]));
             r += 2;
         } else if(*r == '+' && plus_space) {

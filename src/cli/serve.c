@@ -5,6 +5,7 @@
  */
 #include <getopt.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ static const char USAGE[] =
     "  --db PATH          SQLite database file, created if missing [KITH_DB] (default kith.db)\n"
     "  --port N           TCP port [KITH_PORT] (default 8080; 0 picks a free port)\n"
     "  --bind ADDR        IPv4 address to listen on [KITH_BIND] (default 127.0.0.1)\n"
-    "  --threads N        worker threads [KITH_THREADS] (default 8)\n"
+    "  --threads N        worker threads [KITH_THREADS] (default: the number of CPUs, at least 2)\n"
     "  --max-body BYTES   largest request body accepted, else 413 [KITH_MAX_BODY] (default 16777216)\n"
     "  --sync MODE        full: every write is on disk before it is acknowledged (default);\n"
     "                     normal: survives a crash of kith but not of the machine [KITH_SYNC]\n"
@@ -103,7 +104,10 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "kith serve: --port must be 0-65535\n");
         return CLI_EXIT_USAGE;
     }
-    if(!parse_int(cli_setting(threads_s, "KITH_THREADS", "8"), 1, 256, &threads)) {
+    char ncpu[24];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    snprintf(ncpu, sizeof ncpu, "%ld", cpus > 2 ? cpus : 2);
+    if(!parse_int(cli_setting(threads_s, "KITH_THREADS", ncpu), 1, 256, &threads)) {
         fprintf(stderr, "kith serve: --threads must be 1-256\n");
         return CLI_EXIT_USAGE;
     }
@@ -124,14 +128,6 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "kith serve: --export-dir must name a directory\n");
         return CLI_EXIT_USAGE;
     }
-
-    /* Block the stop signals in every thread; main waits for them. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGTERM);
-    sigaddset(&stop, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
 
     char err[512];
     store *st = NULL;
@@ -154,6 +150,14 @@ int cli_serve(int argc, char **argv) {
         log_event(LOG_INFO, "search index rebuilt", "\"resources\":%ld", n);
     }
     store_thread_release(st);
+    /* Block the stop signals in every thread; main waits for them. */
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
     fhir_rest api = {.st = st, .version = KITH_VERSION};
     bulk_configure(export_dir);
     http_options ho = {

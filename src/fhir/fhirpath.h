@@ -85,6 +85,8 @@ typedef struct fhirpath_env {
     bool as_filters;    /* `x as T` and `x.as(T)` on several items keep those of type T (as ofType
                            does) instead of failing: R4 search parameters such as
                            "(Observation.component.value as Quantity)" need it */
+    const char *root_type; /* the FHIR type of `resource` when it is not a resource itself, e.g.
+                              "Observation.component" (composite search components need it) */
 } fhirpath_env;
 
 /*

@@ -568,7 +568,10 @@ kith_rc fhirpath_eval(const fhirpath_expr *e, const json_value *resource, const 
     c.env = env;
     c.err = err;
     c.errlen = errlen;
-    if(resource) {
+    if(resource && env && env->root_type) {
+        fp_node_item(&c.resource, resource, NULL, fhir_type_find(env->root_type));
+        fp_coll_push(c.arena, &c.root, &c.resource);
+    } else if(resource) {
         fp_resource_item(&c.resource, resource);
         fp_coll_push(c.arena, &c.root, &c.resource);
     }

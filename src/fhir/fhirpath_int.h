@@ -29,7 +29,7 @@
 #define FP_MAX_ARENA (256u << 20)     /* bytes one evaluation may allocate */
 #define FP_MAX_WORK 50000000ull       /* steps + item comparisons in one evaluation */
 #define FP_MAX_REPEAT_ROUNDS 10000    /* rounds of repeat() */
-#define FP_MAX_STRING (16u << 20)     /* length of a computed string */
+#define FP_MAX_STRING (4u << 20)      /* length of a computed string */
 
 /* ---- arena -------------------------------------------------------------- */
 

@@ -529,7 +529,7 @@ static bool match(fp_ctx *c, const fp_node *n, const fp_coll *focus, const fp_co
     void *tmp;
     if(!focus_str(c, n, focus, &s)) return false;
     if(!get_regex(c, n, in, f, whole, &re, &tmp)) return false;
-    if(s && re) fpf_push_bool(c, out, regexec(re, s, 0, NULL, 0) == 0);
+    if(s && re && fp_work(c, strlen(s))) fpf_push_bool(c, out, regexec(re, s, 0, NULL, 0) == 0);
     fp_regex_free(tmp);
     return true;
 }
@@ -555,34 +555,42 @@ bool fpf_replaceMatches(FP_FN_ARGS) {
         goto done;
     }
     buf_init(&b, FP_MAX_STRING);
-    const char *p = s;
+    /* REG_STARTEND: match within [off, len) without rescanning the rest for its length */
+    size_t len = strlen(s), off = 0;
     regmatch_t m[10];
     int flags = 0;
-    while(*p || p == s) {
-        if(regexec(re, p, 10, m, flags) != 0) break;
-        buf_append(&b, p, (size_t)m[0].rm_so);
+    const char *p = s;
+    for(;;) {
+        /* one unit per match plus the text left: bounds pathological (quadratic) cases */
+        if(!fp_work(c, 1 + (len - off) / 16)) goto done;
+        m[0].rm_so = (regoff_t)off;
+        m[0].rm_eo = (regoff_t)len;
+        if(regexec(re, s, 10, m, flags | REG_STARTEND) != 0) break;
+        size_t so = (size_t)m[0].rm_so, eo = (size_t)m[0].rm_eo;
+        buf_append(&b, s + off, so - off);
         for(const char *r = rep; *r; r++) {
             if(*r == '$' && r[1] >= '0' && r[1] <= '9') {
                 int g = r[1] - '0';
-                if(m[g].rm_so >= 0) buf_append(&b, p + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
+                if(m[g].rm_so >= 0) buf_append(&b, s + m[g].rm_so, (size_t)(m[g].rm_eo - m[g].rm_so));
                 r++;
             } else {
                 buf_putc(&b, *r);
             }
         }
-        if(m[0].rm_eo == m[0].rm_so) { /* empty match: copy one character and move on */
-            if(!p[m[0].rm_eo]) {
-                p += m[0].rm_eo;
+        if(eo == so) { /* empty match: copy one character and move on */
+            if(eo >= len) {
+                off = len;
                 break;
             }
-            buf_putc(&b, p[m[0].rm_eo]);
-            p += m[0].rm_eo + 1;
+            buf_putc(&b, s[eo]);
+            off = eo + 1;
         } else {
-            p += m[0].rm_eo;
+            off = eo;
         }
         flags = REG_NOTBOL;
-        if(b.len >= FP_MAX_STRING) break;
+        if(b.len >= FP_MAX_STRING || off > len) break;
     }
+    p = s + (off < len ? off : len);
     if(buf_puts(&b, p)) {
         fp_fail(c, "replaceMatches(): result too long");
         goto done;

@@ -19,6 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unicase.h>
+#include <unictype.h>
+#include <uninorm.h>
+#include <unistr.h>
+
 #include "base/buf.h"
 #include "base/datetime.h"
 #include "base/log.h"
@@ -104,49 +109,30 @@ void fhir_index_free(fhir_index *ix) {
 
 /* ---- normalisation ------------------------------------------------------- */
 
-/* ASCII forms of U+00C0..U+017F (Latin-1 Supplement letters, Latin Extended-A). */
-static const char *const FOLD[] = {
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",   /* C0 */
-    "d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss", /* D0 */
-    "a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",   /* E0 */
-    "d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y",  /* F0 */
-    "a", "a", "a", "a", "a", "a", "c", "c", "c", "c", "c", "c", "c", "c", "d", "d",    /* 100 */
-    "d", "d", "e", "e", "e", "e", "e", "e", "e", "e", "e", "e", "g", "g", "g", "g",    /* 110 */
-    "g", "g", "g", "g", "h", "h", "h", "h", "i", "i", "i", "i", "i", "i", "i", "i",    /* 120 */
-    "i", "i", "ij", "ij", "j", "j", "k", "k", "k", "l", "l", "l", "l", "l", "l", "l",  /* 130 */
-    "l", "l", "l", "n", "n", "n", "n", "n", "n", "n", "n", "n", "o", "o", "o", "o",    /* 140 */
-    "o", "o", "oe", "oe", "r", "r", "r", "r", "r", "r", "s", "s", "s", "s", "s", "s",  /* 150 */
-    "s", "s", "t", "t", "t", "t", "t", "t", "u", "u", "u", "u", "u", "u", "u", "u",    /* 160 */
-    "u", "u", "u", "u", "w", "w", "y", "y", "y", "z", "z", "z", "z", "z", "z", "s",    /* 170 */
-};
-
+/*
+ * Case-folded (Unicode full case folding), compatibility-decomposed, with
+ * combining marks removed: "Müller", "MULLER" and "Mu\u0308ller" all become
+ * "muller"; "Σωκράτης" becomes "σωκρατησ". ß folds to "ss". Done with
+ * GNU libunistring. Invalid UTF-8 falls back to ASCII lower-casing.
+ */
 char *fhir_index_normalise(const char *s) {
+    size_t n = strnlen(s, MAX_STRING);
+    size_t flen = 0;
+    uint8_t *folded = u8_casefold((const uint8_t *)s, n, NULL, UNINORM_NFKD, NULL, &flen);
     buf b = BUF_INIT;
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0;
-    while(*p && n < MAX_STRING) {
-        unsigned cp = *p;
-        size_t len = 1;
-        if(cp >= 0xC0 && cp < 0xE0 && (p[1] & 0xC0) == 0x80) {
-            cp = ((cp & 0x1F) << 6) | (p[1] & 0x3F);
-            len = 2;
-        }
-        if(cp < 0x80) {
-            buf_putc(&b, (char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp));
-        } else if(cp >= 0xC0 && cp <= 0x17F && FOLD[cp - 0xC0]) {
-            buf_puts(&b, FOLD[cp - 0xC0]);
-        } else {
-            /* Other characters are kept as they are (all bytes of the sequence). */
-            size_t k = 1;
-            if(*p >= 0xC0) {
-                while(k < 4 && (p[k] & 0xC0) == 0x80) k++;
-            }
-            buf_append(&b, p, len > 1 ? len : k);
-            len = len > 1 ? len : k;
-        }
-        p += len;
-        n += len;
+    if(!folded) {
+        for(size_t i = 0; i < n; i++) buf_putc(&b, (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + 32 : s[i]));
+        return buf_take(&b, NULL);
     }
+    const uint8_t *p = folded, *end = folded + flen;
+    while(p < end) {
+        ucs4_t uc;
+        int len = u8_mbtouc(&uc, p, (size_t)(end - p));
+        if(len <= 0) break;
+        if(!uc_is_general_category(uc, UC_CATEGORY_Mn)) buf_append(&b, p, (size_t)len);
+        p += len;
+    }
+    free(folded);
     return buf_take(&b, NULL);
 }
 
@@ -461,11 +447,13 @@ static const json_value *resolve_stub(void *ctx, const char *reference) {
 /* ---- composites --------------------------------------------------------- */
 
 /* Values of one component on a focus node, as rows in a scratch index. */
-static void component_values(const fhir_search_param *p, const compiled *cx, int k, const json_value *focus,
+static void component_values(const fhir_search_param *p, const compiled *cx, int k, const fhirpath_item *focus,
                              const fhirpath_env *env, fhir_index *out) {
     fhirpath_result *r = NULL;
     char err[128];
-    if(!cx->comp[k] || fhirpath_eval(cx->comp[k], focus, env, &r, err, sizeof err)) return;
+    fhirpath_env typed = *env;
+    typed.root_type = json_get(focus->node, "resourceType") ? NULL : focus->type;
+    if(!cx->comp[k] || fhirpath_eval(cx->comp[k], focus->node, &typed, &r, err, sizeof err)) return;
     fhir_search_param sub = *p;
     sub.kind = p->comp[k].kind;
     sub.code = "c";
@@ -473,8 +461,8 @@ static void component_values(const fhir_search_param *p, const compiled *cx, int
     fhirpath_result_free(r);
 }
 
-static void index_composite(fhir_index *ix, const fhir_search_param *p, const compiled *cx, const json_value *focus,
-                            const fhirpath_env *env) {
+static void index_composite(fhir_index *ix, const fhir_search_param *p, const compiled *cx,
+                            const fhirpath_item *focus, const fhirpath_env *env) {
     if(p->ncomp != 2) return; /* three-part composites are not indexed */
     fhir_index c1 = FHIR_INDEX_INIT, c2 = FHIR_INDEX_INIT;
     component_values(p, cx, 0, focus, env, &c1);
@@ -551,7 +539,7 @@ static void index_text(fhir_index *ix, const json_value *res) {
 
 kith_rc fhir_index_resource(const char *type, const json_value *res, fhir_index *ix) {
     stubs st = {.resource = res};
-    fhirpath_env env = {.resolve = resolve_stub, .resolve_ctx = &st, .resolve_stubs = true};
+    fhirpath_env env = {.resolve = resolve_stub, .resolve_ctx = &st, .resolve_stubs = true, .as_filters = true};
     for(size_t i = 0;; i++) {
         const fhir_search_param *p = fhir_search_param_of(type, i);
         if(!p) break;
@@ -563,8 +551,7 @@ kith_rc fhir_index_resource(const char *type, const json_value *res, fhir_index 
         for(size_t k = 0; k < fhirpath_result_count(r); k++) {
             const fhirpath_item *it = fhirpath_result_at(r, k);
             if(p->kind == FHIR_SP_COMPOSITE) {
-                if(it->kind == FP_NODE && json_kind_of(it->node) == JSON_OBJECT)
-                    index_composite(ix, p, cx, it->node, &env);
+                if(it->kind == FP_NODE && json_kind_of(it->node) == JSON_OBJECT) index_composite(ix, p, cx, it, &env);
             } else {
                 index_item(ix, p, it);
             }

@@ -48,6 +48,8 @@ typedef struct request_ctx {
     char request_id[40];
 } request_ctx;
 
+#define HTTP_MAX_URI (64 * 1024)
+
 static _Atomic uint64_t request_counter;
 static _Atomic long in_flight; /* requests started and not yet completed */
 static unsigned request_prefix;
@@ -280,7 +282,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     res.body = (buf)BUF_INIT;
     res.route = "other";
 
-    if(host && !host_ok) {
+    if(strlen(rc->uri ? rc->uri : url) > HTTP_MAX_URI) {
+        res.route = "too_long";
+        char msg[128];
+        snprintf(msg, sizeof msg, "the request URI is longer than %d bytes: use POST _search for long searches",
+                 HTTP_MAX_URI);
+        set_error(&res, 414, "too-costly", msg);
+    } else if(host && !host_ok) {
         res.route = "bad_request";
         set_error(&res, 400, "invalid", "the Host header is malformed");
     } else if(rc->too_big) {
@@ -320,7 +328,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn) {
     (void)cls;
     (void)conn;
     request_ctx *rc = xcalloc(1, sizeof *rc);
-    rc->uri = xstrndup(uri, strnlen(uri, 1 << 16));
+    rc->uri = xstrndup(uri, strnlen(uri, HTTP_MAX_URI + 1));
     return rc;
 }
 
@@ -353,7 +361,7 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
                             on_mhd_error, s, MHD_OPTION_SOCK_ADDR, &sin,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 4),
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+                            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if(!s->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)", opt->bind, opt->port);
         free(s);

@@ -12,7 +12,8 @@
 
 /* Every backend's connection struct starts with this head. */
 typedef struct store_conn_head {
-    store *owner; /* set by store.c */
+    store *owner;      /* set by store.c */
+    bool holds_writer; /* between store_begin and commit/rollback */
 } store_conn_head;
 
 typedef struct store_backend {

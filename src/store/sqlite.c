@@ -203,8 +203,8 @@ static kith_rc sq_configure(sqlite3 *db, bool full, int cache_mb, char *err, siz
     char sql[256];
     snprintf(sql, sizeof sql,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON;"
-             "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
-             full ? "FULL" : "NORMAL", (cache_mb > 0 ? cache_mb : 16) * 1024);
+             "PRAGMA cache_size=-%d; PRAGMA temp_store=MEMORY;",
+             full ? "FULL" : "NORMAL", (cache_mb > 0 ? cache_mb : 4) * 1024);
     sqlite3_busy_timeout(db, 10000);
     char *msg = NULL;
     if(sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {

@@ -474,7 +474,8 @@ static void sort_key(builder *b, const store_query *q, const store_sort *s) {
     buf_printf(o, "coalesce((SELECT %s(s.%s) FROM %s s WHERE s.rkey = r.rkey AND s.pid = ", agg, col,
                table_of(s->kind));
     put_pid(b, q->type, s->param);
-    buf_printf(o, "), %s)", numeric ? (s->desc ? "-1e308" : "1e308") : (s->desc ? "''" : "x'f48fbfbf'"));
+    /* Resources without a value sort last; the stand-in must be text, as cursors carry it as text. */
+    buf_printf(o, "), %s)", numeric ? (s->desc ? "-1e308" : "1e308") : (s->desc ? "''" : "char(1114111)"));
 }
 
 static bool key_numeric(const store_sort *s) {

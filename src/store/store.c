@@ -21,6 +21,8 @@ struct store {
     int schema;
     pthread_key_t key;
     pthread_mutex_t lock; /* guards conns */
+    pthread_mutex_t writer; /* held from store_begin to commit/rollback: writers queue here, in order,
+                               instead of sleeping in the database's busy handler */
     store_conn **conns;   /* every open connection, closed by store_close */
     size_t nconns, capconns;
     _Atomic uint64_t reads, writes, commits, searches;
@@ -55,6 +57,7 @@ kith_rc store_open(const char *url, const store_options *opt, store **out, char 
     }
     pthread_key_create(&s->key, NULL);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->writer, NULL);
     *out = s;
     return KITH_OK;
 }
@@ -65,6 +68,7 @@ void store_close(store *s) {
     free(s->conns);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->writer);
     s->be->close(s->state);
     free(s);
 }
@@ -114,16 +118,42 @@ void store_thread_release(store *s) {
         return rc_;                                                                                                    \
     } while(0)
 
+/* The write lock is taken here, per process, and released by commit or
+ * rollback; a connection remembers whether it holds it. */
 kith_rc store_begin(store_conn *c) {
-    return owner_of(c)->be->begin(c);
+    store *s = owner_of(c);
+    store_conn_head *h = (store_conn_head *)c;
+    pthread_mutex_lock(&s->writer);
+    kith_rc rc = s->be->begin(c);
+    if(rc)
+        pthread_mutex_unlock(&s->writer);
+    else
+        h->holds_writer = true;
+    return rc;
+}
+
+static void release_writer(store_conn *c) {
+    store_conn_head *h = (store_conn_head *)c;
+    if(h->holds_writer) {
+        h->holds_writer = false;
+        pthread_mutex_unlock(&owner_of(c)->writer);
+    }
 }
 
 kith_rc store_commit(store_conn *c) {
-    TIMED(commits, commit_us, owner_of(c)->be->commit(c));
+    store *st = owner_of(c);
+    uint64_t t0 = now_us();
+    kith_rc rc = st->be->commit(c);
+    release_writer(c);
+    atomic_fetch_add(&st->commits, 1);
+    atomic_fetch_add(&st->commit_us, now_us() - t0);
+    return rc;
 }
 
 kith_rc store_rollback(store_conn *c) {
-    return owner_of(c)->be->rollback(c);
+    kith_rc rc = owner_of(c)->be->rollback(c);
+    release_writer(c);
+    return rc;
 }
 
 kith_rc store_read(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out) {

@@ -29,7 +29,7 @@ typedef struct store_conn store_conn;
 
 typedef struct store_options {
     bool durable_full; /* true: fsync on every commit (SQLite synchronous=FULL) */
-    int cache_mb;      /* page cache per connection in MiB (0: 16) */
+    int cache_mb;      /* page cache per connection in MiB (0: 4) */
 } store_options;
 
 /* Open (creating if needed) and migrate the store at `url` (a file path for

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fhir/record.h"
+#include "fhir/index.h"
 #include "fhir/search.h"
 
 static char dbpath[64];
@@ -112,5 +113,17 @@ Test(search, malformed_values_are_refused) {
         cr_assert_geq(is.n, 1);
         fhir_issues_free(&is);
         http_params_free(params, n);
+    }
+}
+
+Test(search, normalising_folds_case_and_accents_in_any_script) {
+    static const char *const CASES[][2] = {{"Müller", "muller"},         {"MU\xcc\x88LLER", "muller"},
+                                           {"Σωκράτης", "σωκρατησ"},     {"ИВАНОВ", "иванов"},
+                                           {"Straße", "strasse"},         {"Ŵyn", "wyn"},
+                                           {"ﬁne", "fine"}};
+    for(size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        char *n = fhir_index_normalise(CASES[i][0]);
+        cr_assert_str_eq(n, CASES[i][1], "%s", CASES[i][0]);
+        free(n);
     }
 }
