@@ -93,7 +93,12 @@ static void put_text(builder *b, const char *t) {
 }
 
 static void put_owned(builder *b, char *t) {
-    if(b->nowned < MAX_BINDS) b->owned[b->nowned++] = t;
+    if(b->nowned >= MAX_BINDS || b->nbinds >= MAX_BINDS) {
+        free(t); /* the query is too big to run anyway */
+        b->rc = KITH_ETOOBIG;
+        return;
+    }
+    b->owned[b->nowned++] = t;
     put_text(b, t);
 }
 
