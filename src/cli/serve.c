@@ -28,7 +28,8 @@ static const char USAGE[] =
     "  --db PATH          SQLite database file, created if missing [KITH_DB] (default kith.db)\n"
     "  --port N           TCP port [KITH_PORT] (default 8080; 0 picks a free port)\n"
     "  --bind ADDR        IPv4 address to listen on [KITH_BIND] (default 127.0.0.1)\n"
-    "  --threads N        worker threads [KITH_THREADS] (default: the number of CPUs, at least 2)\n"
+    "  --threads N        worker threads [KITH_THREADS] (default: 8 per CPU, at most 64); writes that\n"
+    "                     arrive together share one durable commit, so more threads help under load\n"
     "  --max-body BYTES   largest request body accepted, else 413 [KITH_MAX_BODY] (default 16777216)\n"
     "  --sync MODE        full: every write is on disk before it is acknowledged (default);\n"
     "                     normal: survives a crash of kith but not of the machine [KITH_SYNC]\n"
@@ -56,6 +57,11 @@ static void store_metrics(void *ctx, buf *out) {
     buf_printf(out, "kith_store_seconds_total{kind=\"write\"} %.6f\n", (double)s.write_us / 1e6);
     buf_printf(out, "kith_store_seconds_total{kind=\"commit\"} %.6f\n", (double)s.commit_us / 1e6);
     buf_printf(out, "kith_store_seconds_total{kind=\"search\"} %.6f\n", (double)s.search_us / 1e6);
+    buf_printf(out, "# HELP kith_store_group_commits_total Transactions that carried several writes at once.\n"
+                    "# TYPE kith_store_group_commits_total counter\nkith_store_group_commits_total %llu\n"
+                    "# HELP kith_store_grouped_writes_total Writes carried by group commits.\n"
+                    "# TYPE kith_store_grouped_writes_total counter\nkith_store_grouped_writes_total %llu\n",
+               (unsigned long long)s.groups, (unsigned long long)s.grouped_jobs);
 }
 
 static bool parse_int(const char *s, long lo, long hi, long *out) {
@@ -106,7 +112,7 @@ int cli_serve(int argc, char **argv) {
     }
     char ncpu[24];
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    snprintf(ncpu, sizeof ncpu, "%ld", cpus > 2 ? cpus : 2);
+    snprintf(ncpu, sizeof ncpu, "%ld", cpus < 1 ? 8 : cpus * 8 > 64 ? 64 : cpus * 8);
     if(!parse_int(cli_setting(threads_s, "KITH_THREADS", ncpu), 1, 256, &threads)) {
         fprintf(stderr, "kith serve: --threads must be 1-256\n");
         return CLI_EXIT_USAGE;

@@ -8,6 +8,16 @@
  * with its FHIR type, or a value the expression computed (owned by the
  * result). Types come from the R4 model (model.h), so `is`, `as`, `ofType`
  * and choice elements (Observation.value -> valueQuantity) work.
+ *
+ * Threads: an expression is read-only once parsed; every evaluation has its
+ * own memory. One resource tree must not be evaluated by two threads at the
+ * same moment, though: json-c formats a number's text into the number node
+ * itself (json.h: trees are not thread-safe). Distinct trees are fine.
+ *
+ * Conformance: the official FHIRPath R4 suite passes but for three tests
+ * (tests/conformance/fhirpath-known-failures.txt). Decimals keep their
+ * digits (1.0 + 2.00 = 3.00); dates keep their precision (@2012 = @2012-01
+ * is empty); quantities convert between the common UCUM units.
  */
 #ifndef KITH_FHIR_FHIRPATH_H
 #define KITH_FHIR_FHIRPATH_H

@@ -322,6 +322,13 @@ static bool dec_boundary(fp_ctx *c, const fp_item *x, int64_t prec, bool high, f
         r->v.type = "Decimal";
     }
     r->v.text = fp_dec_text(c->arena, b);
+    if(b.m == 0 && d.m < 0) { /* the low boundary of -0.0034 at 1 digit is -0.0 */
+        size_t l = strlen(r->v.text);
+        char *t = fp_alloc(c->arena, l + 2);
+        t[0] = '-';
+        memcpy(t + 1, r->v.text, l + 1);
+        r->v.text = t;
+    }
     return true;
 }
 

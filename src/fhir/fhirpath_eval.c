@@ -140,9 +140,8 @@ static bool eval_ident(fp_ctx *c, const fp_node *n, const fp_coll *in, fp_coll *
                 any = true;
             }
         }
-        if(!any && strict && in->n && (fhir_type_find(n->name) || fhir_resource_find(n->name)))
-            return fp_fail(c, "the focus is not a %s", n->name);
-        if(any || fhir_type_find(n->name)) return true;
+        if(!any && strict && in->n && n->is_type) return fp_fail(c, "the focus is not a %s", n->name);
+        if(any || n->is_type) return true;
     }
     for(size_t i = 0; i < in->n; i++) {
         bool known = true;
@@ -150,6 +149,33 @@ static bool eval_ident(fp_ctx *c, const fp_node *n, const fp_coll *in, fp_coll *
         if(!known) return fp_fail(c, "%s has no element '%s'", in->items[i].v.type, n->name);
     }
     return true;
+}
+
+/* Strict mode's static checks, which hold whatever the data: a member of
+ * `x as T` must be an element of T; skip/take/first/last/tail/[] need an
+ * ordered collection, which children() and descendants() are not. */
+static const char *strict_static_error(const fp_node *n) {
+    static const char *const ORDERED[] = {"skip", "take", "first", "last", "tail", NULL};
+    const fp_node *a = n->a;
+    if(n->kind == N_MEMBER && a &&
+       ((a->kind == N_TYPEOP && a->op == OP_AS) || (a->kind == N_FUNC && strcmp(a->name, "as") == 0))) {
+        const fhir_type *t = (!a->ns || strcmp(a->ns, "FHIR") == 0) ? fhir_type_find(a->name) : NULL;
+        if(t && t->kind == FHIR_KIND_COMPLEX && !fhir_type_elem(t, n->name)) {
+            size_t nl = strlen(n->name);
+            for(size_t i = 0; i < t->n_slots; i++) {
+                const char *sn = fhir_model_str(fhir_model_slots[t->slots + i].name);
+                if(strncmp(sn, n->name, nl) == 0 && strcmp(sn + nl, "[x]") == 0) return NULL;
+            }
+            return "the type has no such element";
+        }
+    }
+    if((n->kind == N_FUNC || n->kind == N_INDEX) && a && a->kind == N_FUNC &&
+       (strcmp(a->name, "children") == 0 || strcmp(a->name, "descendants") == 0)) {
+        if(n->kind == N_INDEX) return "an indexer needs an ordered collection";
+        for(int i = 0; ORDERED[i]; i++)
+            if(strcmp(n->name, ORDERED[i]) == 0) return "this function needs an ordered collection";
+    }
+    return NULL;
 }
 
 static bool eval_member(fp_ctx *c, const fp_node *n, const fp_coll *in, const fp_frame *f, fp_coll *out) {
@@ -503,6 +529,13 @@ bool fp_eval_node(fp_ctx *c, const fp_node *n, const fp_coll *in, const fp_frame
     if(++c->depth > FP_MAX_EVAL_DEPTH) {
         ok = fp_fail(c, "evaluation nested too deeply");
         goto done;
+    }
+    if(c->env && c->env->strict && (n->kind == N_MEMBER || n->kind == N_FUNC || n->kind == N_INDEX)) {
+        const char *why = strict_static_error(n);
+        if(why) {
+            ok = fp_fail(c, "%s (at %zu)", why, n->pos);
+            goto done;
+        }
     }
     switch(n->kind) {
     case N_LITERAL: fp_coll_push(c->arena, out, &n->lit); ok = true; break;

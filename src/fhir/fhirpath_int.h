@@ -167,6 +167,7 @@ struct fp_node {
     const char *ns;   /* N_TYPEOP, type arguments: "System", "FHIR" or NULL */
     fp_item lit;      /* N_LITERAL */
     void *re;         /* a regex precompiled for a literal pattern argument */
+    bool is_type;     /* N_IDENT: the name is a FHIR type (a path head such as Patient) */
 };
 
 struct fhirpath_expr {

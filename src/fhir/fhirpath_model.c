@@ -32,6 +32,11 @@ bool fpm_is_a(const char *have, const char *want) {
     static const char *const NONDOMAIN[] = {"Bundle", "Binary", "Parameters", NULL};
     if(!have || !want) return false;
     if(strcmp(have, want) == 0) return true;
+    /* only these have subtypes; everything else matches itself alone */
+    switch(want[0]) {
+    case 'Q': case 's': case 'i': case 'u': case 'R': case 'D': case 'B': case 'E': break;
+    default: return false;
+    }
     if(strcmp(want, "Quantity") == 0) return in_list(have, QTY);
     if(strcmp(want, "string") == 0) return in_list(have, STR);
     if(strcmp(want, "integer") == 0) return in_list(have, INT);
@@ -67,8 +72,10 @@ void fp_node_item(fp_item *it, const json_value *v, const json_value *ext, const
     it->v.kind = FP_NODE;
     it->v.node = v;
     it->ext = ext;
-    if((!ft || ft->kind == FHIR_KIND_ANY_RESOURCE) && json_kind_of(v) == JSON_OBJECT) {
-        const char *rt = json_string(json_get(v, "resourceType"));
+    /* (json_kind_of formats numbers to tell decimals from integers: the model
+     * answers most questions about a node without asking json-c) */
+    if(!ft || ft->kind == FHIR_KIND_ANY_RESOURCE) {
+        const char *rt = json_string(json_get(v, "resourceType")); /* NULL unless an object */
         const fhir_type *r = rt ? fhir_resource_find(rt) : NULL;
         if(r) ft = r;
     }
@@ -93,8 +100,8 @@ void fp_resource_item(fp_item *it, const json_value *res) { fp_node_item(it, res
  * sibling (aligned array for primitives). */
 static void add_values(fp_ctx *c, fp_coll *out, const json_value *v, const json_value *ext, const fhir_type *ft) {
     fp_item it;
-    if(json_kind_of(v) == JSON_ARRAY || json_kind_of(ext) == JSON_ARRAY) {
-        size_t n = json_array_len(v), ne = json_array_len(ext);
+    size_t n = json_array_len(v), ne = json_array_len(ext);
+    if(n || ne) {
         if(ne > n) n = ne;
         for(size_t i = 0; i < n; i++) {
             const json_value *vi = json_array_at(v, i), *ei = json_array_at(ext, i);
@@ -131,6 +138,11 @@ static const fhir_type *suffix_type(const char *suffix) {
     return fhir_type_find(low);
 }
 
+static bool is_scalar(const json_value *v, const fhir_type *ft) {
+    if(ft) return ft->kind == FHIR_KIND_PRIMITIVE;
+    return json_kind_of(v) != JSON_OBJECT;
+}
+
 void fp_children(fp_ctx *c, const fp_item *it, const char *name, fp_coll *out, bool *known) {
     char uname[256];
     size_t nl = strlen(name);
@@ -138,7 +150,7 @@ void fp_children(fp_ctx *c, const fp_item *it, const char *name, fp_coll *out, b
     if(it->v.kind != FP_NODE) return;
     const json_value *obj = it->v.node;
     const fhir_type *ft = it->ft;
-    if(json_kind_of(obj) != JSON_OBJECT) {
+    if(is_scalar(obj, ft)) {
         /* a primitive: its id and extensions live in the `_name` sibling */
         if(!it->ext) {
             if(known && ft) *known = fhir_type_elem(element_type(), name) != NULL;
@@ -153,8 +165,10 @@ void fp_children(fp_ctx *c, const fp_item *it, const char *name, fp_coll *out, b
     if(ft && ft->kind != FHIR_KIND_PRIMITIVE) {
         const fhir_elem *e = fhir_type_elem(ft, name);
         if(e) {
+            const fhir_type *et = fhir_elem_type(e);
             if(known) *known = true;
-            add_values(c, out, json_get(obj, name), json_get(obj, uname), fhir_elem_type(e));
+            /* only primitives have a `_name` sibling */
+            add_values(c, out, json_get(obj, name), et->kind == FHIR_KIND_PRIMITIVE ? json_get(obj, uname) : NULL, et);
             return;
         }
         /* a choice element: value -> valueQuantity, valueString, ... */
@@ -208,7 +222,7 @@ void fp_all_children(fp_ctx *c, const fp_item *it, fp_coll *out) {
     if(it->v.kind != FP_NODE) return;
     const json_value *obj = it->v.node;
     const fhir_type *ft = it->ft;
-    if(json_kind_of(obj) != JSON_OBJECT) {
+    if(is_scalar(obj, ft)) {
         if(!it->ext) return;
         obj = it->ext;
         ft = element_type();

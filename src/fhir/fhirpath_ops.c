@@ -84,19 +84,26 @@ bool fp_item_system(fp_ctx *c, const fp_item *in, fp_item *out) {
         return true;
     }
     const json_value *v = in->v.node;
-    json_kind jk = json_kind_of(v);
-    if(jk == JSON_OBJECT) {
+    if(in->ft && in->ft->kind != FHIR_KIND_PRIMITIVE) { /* an object */
         *out = *in;
         return true;
     }
     if(!v) return false;
     const char *st = in->ft ? fpm_system_type(in->ft) : NULL;
+    json_kind jk = JSON_NULL;
+    if(!st) {
+        jk = json_kind_of(v);
+        if(jk == JSON_OBJECT || jk == JSON_ARRAY) {
+            *out = *in;
+            return true;
+        }
+        st = jk == JSON_BOOL ? "Boolean" : jk == JSON_INTEGER ? "Integer" : jk == JSON_DECIMAL ? "Decimal" : "String";
+    }
     memset(out, 0, sizeof *out);
-    if(!st) st = jk == JSON_BOOL ? "Boolean" : jk == JSON_INTEGER ? "Integer" : jk == JSON_DECIMAL ? "Decimal" : "String";
     switch(st[0]) {
     case 'B':
         fp_item_bool(out, json_boolean(v));
-        return jk == JSON_BOOL;
+        return in->ft || jk == JSON_BOOL; /* the model says boolean: trust it */
     case 'I': {
         int64_t i;
         if(json_int64(v, &i)) {
@@ -133,7 +140,7 @@ bool fp_item_system(fp_ctx *c, const fp_item *in, fp_item *out) {
         out->v.type = "String";
         out->v.text = json_string(v);
         if(!out->v.text) out->v.text = json_number_text(v);
-        if(!out->v.text && jk == JSON_BOOL) out->v.text = json_boolean(v) ? "true" : "false";
+        if(!out->v.text && json_kind_of(v) == JSON_BOOL) out->v.text = json_boolean(v) ? "true" : "false";
         return out->v.text != NULL;
     }
 }

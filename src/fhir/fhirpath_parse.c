@@ -500,6 +500,7 @@ static fp_node *parse_term(parser *ps) {
     case T_DIDENT:
         n = new_node(ps, N_IDENT, t.pos);
         n->name = t.text;
+        n->is_type = t.text[0] >= 'A' && t.text[0] <= 'Z' && fhir_type_find(t.text) != NULL;
         return lex_next(ps) ? n : NULL;
     case T_IDENT:
         if(!lex_next(ps)) return NULL;
@@ -513,6 +514,7 @@ static fp_node *parse_term(parser *ps) {
         }
         n = new_node(ps, N_IDENT, t.pos);
         n->name = t.text;
+        n->is_type = t.text[0] >= 'A' && t.text[0] <= 'Z' && fhir_type_find(t.text) != NULL;
         return n;
     case T_PUNCT:
         if(is_punct(ps, "(")) {

@@ -26,14 +26,14 @@ struct fp_chunk {
     _Alignas(16) unsigned char data[];
 };
 
-#define CHUNK_MIN (16u << 10)
+#define CHUNK_MIN (1024 - sizeof(fp_chunk)) /* the first chunk comes from malloc's fast small bins */
 
 void *fp_alloc(fp_arena *a, size_t n) {
     n = (n + 15) & ~(size_t)15;
     if(n == 0) n = 16;
     fp_chunk *c = a->head;
     if(!c || c->size - c->used < n) {
-        size_t want = c ? c->size * 2 : CHUNK_MIN;
+        size_t want = c ? c->size * 4 : CHUNK_MIN;
         if(want > (1u << 20)) want = 1u << 20;
         if(want < n) want = n;
         c = xmalloc(sizeof *c + want);

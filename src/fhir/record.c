@@ -188,30 +188,25 @@ static void free_ids(char **ids, size_t n) {
     free(ids);
 }
 
-kith_rc record_create(store_conn *c, const char *type, json_value *res, const record_opts *o, record_result *out,
-                      fhir_issues *issues) {
-    static const record_opts none = {0};
-    if(!o) o = &none;
-    memset(out, 0, sizeof *out);
-    record_prepared p;
-    kith_rc rc = record_prepare(type, o->new_id, res, &p, issues);
+/* The write half of a create, inside a transaction the caller owns or via begin/finish. */
+static kith_rc create_prepared(store_conn *c, const char *type, record_prepared *p, const record_opts *o,
+                               record_result *out, fhir_issues *issues) {
+    kith_rc rc = begin(c, o);
     if(rc) return rc;
-    rc = begin(c, o);
-    if(rc) goto done;
     if(o->if_none_exist && *o->if_none_exist) {
         char **ids = NULL;
         size_t n = 0;
         rc = record_match(c, type, o->if_none_exist, 2, &ids, &n, issues);
         if(rc) {
             rc = finish(c, o, rc == KITH_EUNSUPPORTED ? KITH_EINVAL : rc);
-            goto done;
+            return rc;
         }
         if(n > 1) {
             free_ids(ids, n);
             fhir_issues_add(issues, "error", "duplicate", NULL,
                             "If-None-Exist matched more than one %s: the condition is not selective enough", type);
             rc = finish(c, o, KITH_ECONFLICT);
-            goto done;
+            return rc;
         }
         if(n == 1) {
             store_resource cur;
@@ -228,15 +223,53 @@ kith_rc record_create(store_conn *c, const char *type, json_value *res, const re
             }
             store_resource_free(&cur);
             rc = finish(c, o, rc);
-            goto done;
+            return rc;
         }
         free(ids);
     }
-    rc = write_prepared(c, &p, 1, "POST", out);
+    rc = write_prepared(c, p, 1, "POST", out);
     if(!rc) out->created = true;
     rc = finish(c, o, rc);
     if(rc) record_result_free(out);
-done:
+    return rc;
+}
+
+/* Arguments of a write that joins a group commit. */
+typedef struct grouped {
+    const char *type;
+    record_prepared *p;
+    record_opts o; /* in_transaction set */
+    record_result *out;
+    fhir_issues *issues;
+    bool update;
+} grouped;
+
+static kith_rc grouped_job(store_conn *c, void *ctx) {
+    grouped *g = ctx;
+    return g->update ? record_update_prepared(c, g->p, &g->o, g->out, g->issues)
+                     : create_prepared(c, g->type, g->p, &g->o, g->out, g->issues);
+}
+
+/* Write p on its own, or as part of a group commit when the caller has no transaction. */
+static kith_rc write_alone_or_grouped(store_conn *c, const char *type, record_prepared *p, const record_opts *o,
+                                      record_result *out, fhir_issues *issues, bool update) {
+    if(o->in_transaction)
+        return update ? record_update_prepared(c, p, o, out, issues) : create_prepared(c, type, p, o, out, issues);
+    grouped g = {.type = type, .p = p, .o = *o, .out = out, .issues = issues, .update = update};
+    g.o.in_transaction = true;
+    memset(out, 0, sizeof *out);
+    return store_run_grouped(c, grouped_job, &g);
+}
+
+kith_rc record_create(store_conn *c, const char *type, json_value *res, const record_opts *o, record_result *out,
+                      fhir_issues *issues) {
+    static const record_opts none = {0};
+    if(!o) o = &none;
+    memset(out, 0, sizeof *out);
+    record_prepared p;
+    kith_rc rc = record_prepare(type, o->new_id, res, &p, issues);
+    if(rc) return rc;
+    rc = write_alone_or_grouped(c, type, &p, o, out, issues, false);
     record_prepared_free(&p);
     return rc;
 }
@@ -261,7 +294,7 @@ kith_rc record_update(store_conn *c, const char *type, const char *id, json_valu
     record_prepared p;
     rc = record_prepare(type, id, res, &p, issues);
     if(rc) return rc;
-    rc = record_update_prepared(c, &p, o, out, issues);
+    rc = write_alone_or_grouped(c, type, &p, o, out, issues, true);
     record_prepared_free(&p);
     return rc;
 }

@@ -26,6 +26,9 @@ typedef struct store_backend {
     kith_rc (*begin)(store_conn *c);
     kith_rc (*commit)(store_conn *c);
     kith_rc (*rollback)(store_conn *c);
+    kith_rc (*savepoint)(store_conn *c);   /* mark a point inside a transaction */
+    kith_rc (*release)(store_conn *c);     /* keep what was done since the mark */
+    kith_rc (*rollback_to)(store_conn *c); /* undo what was done since the mark */
     kith_rc (*read)(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out);
     kith_rc (*write)(store_conn *c, const store_put *p);
     kith_rc (*find_token)(store_conn *c, const char *type, const char *param, const char *system, const char *code,

@@ -15,6 +15,17 @@
 #include "base/mem.h"
 #include "store/backend.h"
 
+/* A write waiting to join a group commit (lives on its caller's stack). */
+typedef struct group_job {
+    store_job_fn fn;
+    void *ctx;
+    kith_rc rc;
+    bool done;
+    struct group_job *next;
+} group_job;
+
+#define GROUP_MAX 256 /* jobs in one transaction, to bound latency */
+
 struct store {
     const store_backend *be;
     void *state;
@@ -25,6 +36,11 @@ struct store {
                                instead of sleeping in the database's busy handler */
     store_conn **conns;   /* every open connection, closed by store_close */
     size_t nconns, capconns;
+    pthread_mutex_t gq_lock; /* guards the queue below */
+    pthread_cond_t gq_cond;  /* a group finished */
+    group_job *gq_head, *gq_tail;
+    bool gq_leading;         /* some thread is running a group */
+    _Atomic uint64_t groups, grouped_jobs;
     _Atomic uint64_t reads, writes, commits, searches;
     _Atomic uint64_t read_us, write_us, commit_us, search_us;
 };
@@ -58,6 +74,8 @@ kith_rc store_open(const char *url, const store_options *opt, store **out, char 
     pthread_key_create(&s->key, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->writer, NULL);
+    pthread_mutex_init(&s->gq_lock, NULL);
+    pthread_cond_init(&s->gq_cond, NULL);
     *out = s;
     return KITH_OK;
 }
@@ -69,6 +87,8 @@ void store_close(store *s) {
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->writer);
+    pthread_mutex_destroy(&s->gq_lock);
+    pthread_cond_destroy(&s->gq_cond);
     s->be->close(s->state);
     free(s);
 }
@@ -156,6 +176,70 @@ kith_rc store_rollback(store_conn *c) {
     return rc;
 }
 
+/* Run the jobs of one group in one transaction on c (the leader's). */
+static void run_group(store_conn *c, group_job *jobs) {
+    store *s = owner_of(c);
+    kith_rc rc = store_begin(c);
+    size_t n = 0;
+    for(group_job *j = jobs; j; j = j->next) {
+        n++;
+        if(rc) {
+            j->rc = rc;
+            continue;
+        }
+        kith_rc sp = s->be->savepoint(c);
+        j->rc = sp ? sp : j->fn(c, j->ctx);
+        if(!sp) {
+            kith_rc end = j->rc ? s->be->rollback_to(c) : s->be->release(c);
+            if(end && !j->rc) j->rc = end;
+        }
+    }
+    if(!rc) {
+        kith_rc cr = store_commit(c);
+        if(cr)
+            for(group_job *j = jobs; j; j = j->next)
+                if(!j->rc) j->rc = cr;
+    }
+    atomic_fetch_add(&s->groups, 1);
+    atomic_fetch_add(&s->grouped_jobs, n);
+}
+
+kith_rc store_run_grouped(store_conn *c, store_job_fn fn, void *ctx) {
+    store *s = owner_of(c);
+    group_job me = {.fn = fn, .ctx = ctx};
+    pthread_mutex_lock(&s->gq_lock);
+    if(s->gq_tail)
+        s->gq_tail->next = &me;
+    else
+        s->gq_head = &me;
+    s->gq_tail = &me;
+    while(!me.done) {
+        if(!s->gq_leading) {
+            /* Lead: take up to GROUP_MAX queued jobs (ours is among them) and run them. */
+            s->gq_leading = true;
+            group_job *batch = s->gq_head, *last = batch;
+            for(int k = 1; k < GROUP_MAX && last->next; k++) last = last->next;
+            s->gq_head = last->next;
+            if(!s->gq_head) s->gq_tail = NULL;
+            last->next = NULL;
+            pthread_mutex_unlock(&s->gq_lock);
+            run_group(c, batch);
+            pthread_mutex_lock(&s->gq_lock);
+            for(group_job *j = batch; j;) {
+                group_job *next = j->next; /* j may be freed once done is seen */
+                j->done = true;
+                j = next;
+            }
+            s->gq_leading = false;
+            pthread_cond_broadcast(&s->gq_cond);
+        } else {
+            pthread_cond_wait(&s->gq_cond, &s->gq_lock);
+        }
+    }
+    pthread_mutex_unlock(&s->gq_lock);
+    return me.rc;
+}
+
 kith_rc store_read(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out) {
     TIMED(reads, read_us, owner_of(c)->be->read(c, type, id, version, out));
 }
@@ -231,6 +315,8 @@ void store_get_stats(store *s, store_stats *out) {
     out->write_us = atomic_load(&s->write_us);
     out->commit_us = atomic_load(&s->commit_us);
     out->search_us = atomic_load(&s->search_us);
+    out->groups = atomic_load(&s->groups);
+    out->grouped_jobs = atomic_load(&s->grouped_jobs);
 }
 
 void store_resource_free(store_resource *r) {

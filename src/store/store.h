@@ -48,6 +48,17 @@ kith_rc store_begin(store_conn *c);    /* a write transaction (takes the write l
 kith_rc store_commit(store_conn *c);
 kith_rc store_rollback(store_conn *c); /* safe to call when no transaction is open */
 
+/*
+ * Group commit. fn runs inside a write transaction that may be shared with
+ * other threads' jobs, on whichever thread's connection leads the group; it
+ * must use only the connection it is given. Each job is a savepoint: if fn
+ * fails, only its own changes are undone. Returns fn's result, or the
+ * commit's failure. One fsync then serves many writes, which is what lets
+ * fully durable writes keep up with many clients.
+ */
+typedef kith_rc (*store_job_fn)(store_conn *c, void *ctx);
+kith_rc store_run_grouped(store_conn *c, store_job_fn fn, void *ctx);
+
 /* One stored version of a resource. All strings owned; free with store_resource_free. */
 typedef struct store_resource {
     char *type;
@@ -276,6 +287,7 @@ kith_rc store_check(store_conn *c, char *msg, size_t msglen);
 typedef struct store_stats {
     uint64_t reads, writes, commits, searches;
     uint64_t read_us, write_us, commit_us, search_us;
+    uint64_t groups, grouped_jobs; /* group commits and the writes they carried */
 } store_stats;
 void store_get_stats(store *s, store_stats *out);
 
