@@ -337,7 +337,8 @@ static void match_cond(builder *b, store_ix_kind kind, const store_match *m, con
 }
 
 /* One AND filter, as a condition on resource alias r. */
-static void filter_cond(builder *b, const store_query *q, const store_filter *f, const char *r, int depth) {
+static void filter_cond(builder *b, const store_query *q, const store_filter *f, const char *r, int depth,
+                        bool drives) {
     buf *s = &b->sql;
     char x[16];
     snprintf(x, sizeof x, "x%d", depth);
@@ -419,7 +420,11 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
         buf_puts(s, ")");
         return;
     }
-    buf_printf(s, "%s%s.rkey IN (SELECT %s.rkey FROM %s %s WHERE %s.pid = ", f->negate ? "NOT " : "", r, x, t, x, x);
+    if(drives)
+        buf_printf(s, "%s%s.rkey IN (SELECT %s.rkey FROM %s %s WHERE %s.pid = ", f->negate ? "NOT " : "", r, x, t, x, x);
+    else /* checked per candidate through the (rkey, pid) index */
+        buf_printf(s, "%sEXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey AND %s.pid = ", f->negate ? "NOT " : "", t,
+                   x, x, r, x);
     put_pid(b, q->type, f->param);
     buf_puts(s, " AND (");
     for(size_t i = 0; i < f->nors; i++) {
@@ -429,13 +434,44 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
     buf_puts(s, "))");
 }
 
+/* How narrow a filter usually is (lower: fewer matches). The narrowest
+ * becomes the set the query starts from; the others are checked on each
+ * candidate, so `code=X&subject=Patient/1` reads one patient's rows, not
+ * every row with code X. */
+static int narrowness(const store_filter *f) {
+    if(f->has_type || f->negate) return 100;
+    if(strcmp(f->param, "_id") == 0) return 0;
+    if(f->nors && (f->ors[0].op == STORE_OP_MISSING || f->ors[0].op == STORE_OP_PRESENT)) return 90;
+    switch(f->kind) {
+    case STORE_IX_REFERENCE: return 10;
+    case STORE_IX_TOKEN: return f->ors && f->ors[0].a && *f->ors[0].a ? 20 : 25;
+    case STORE_IX_URI: return 30;
+    case STORE_IX_COMPOSITE: return 35;
+    case STORE_IX_STRING: return 40;
+    case STORE_IX_TEXT: return 45;
+    case STORE_IX_DATE:
+    case STORE_IX_QUANTITY:
+    case STORE_IX_NUMBER: return 50;
+    default: return 60;
+    }
+}
+
 static void where_clause(builder *b, const store_query *q, const char *r, int depth) {
     buf_printf(&b->sql, "%s.rtype = ", r);
     put_text(b, q->type);
     buf_printf(&b->sql, " AND %s.deleted = 0", r);
+    size_t driver = q->nfilters;
+    int best = 1000;
+    for(size_t i = 0; i < q->nfilters; i++) {
+        int n = narrowness(&q->filters[i]);
+        if(n < best) {
+            best = n;
+            driver = i;
+        }
+    }
     for(size_t i = 0; i < q->nfilters; i++) {
         buf_puts(&b->sql, " AND ");
-        filter_cond(b, q, &q->filters[i], r, depth);
+        filter_cond(b, q, &q->filters[i], r, depth, i == driver);
     }
 }
 
