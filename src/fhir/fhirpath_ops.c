@@ -381,6 +381,14 @@ bool fp_item_is_type(fp_ctx *c, const fp_item *it, const char *ns, const char *n
 }
 
 bool fp_item_as_type(fp_ctx *c, const fp_item *it, const char *ns, const char *name) {
+    /* Search indexing (as_filters): the R4 SearchParameters write `value.as(DateTime)` for FHIR
+     * dateTime values, as the reference engine accepts: a System type name matches FHIR
+     * primitives that map to it. */
+    if(c && c->env && c->env->as_filters && it->v.kind == FP_NODE && it->ft && it->ft->kind == FHIR_KIND_PRIMITIVE &&
+       !ns && !fhir_type_find(name)) {
+        const char *sys = fpm_system_type(it->ft);
+        if(sys && strcmp(sys, name) == 0) return true;
+    }
     /* as/ofType on FHIR primitives want the exact type: a code is not `as(string)` */
     if(it->v.kind == FP_NODE && it->ft && it->ft->kind == FHIR_KIND_PRIMITIVE && (!ns || strcmp(ns, "FHIR") == 0)) {
         const fhir_type *t = fhir_type_find(name);
