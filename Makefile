@@ -23,7 +23,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
+.PHONY: all deps run test unit unit-asan api clean bench bench-search fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -100,6 +100,9 @@ test: deps
 
 bench: bin/kith
 	bench/run.sh
+
+bench-search: bin/kith
+	bench/search/run.sh
 
 clean:
 	rm -rf build bin
