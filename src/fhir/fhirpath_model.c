@@ -10,11 +10,44 @@
  * from any number of threads (on distinct resources, see fhirpath.h).
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "fhir/fhirpath_int.h"
 
-const fhir_type *fpm_type(const char *name) { return fhir_type_find(name); }
+/* Type names -> types, hashed: every evaluation types its resource by name.
+ * Built once (pthread_once), read-only afterwards. */
+#define TYPE_SLOTS 2048 /* power of two, > 2 x the model's 680 types */
+static const fhir_type *type_slots[TYPE_SLOTS];
+static pthread_once_t type_once = PTHREAD_ONCE_INIT;
+
+static uint32_t name_hash(const char *s) {
+    uint32_t h = 2166136261u;
+    for(; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void build_type_slots(void) {
+    for(size_t i = 0; i < fhir_model_type_count; i++) {
+        uint32_t h = name_hash(fhir_model_str(fhir_model_types[i].name)) & (TYPE_SLOTS - 1);
+        while(type_slots[h]) h = (h + 1) & (TYPE_SLOTS - 1);
+        type_slots[h] = &fhir_model_types[i];
+    }
+}
+
+const fhir_type *fpm_type(const char *name) {
+    if(fhir_model_type_count * 2 > TYPE_SLOTS) return fhir_type_find(name);
+    pthread_once(&type_once, build_type_slots);
+    uint32_t h = name_hash(name) & (TYPE_SLOTS - 1);
+    for(const fhir_type *t; (t = type_slots[h]); h = (h + 1) & (TYPE_SLOTS - 1))
+        if(strcmp(fhir_model_str(t->name), name) == 0) return t;
+    return NULL;
+}
+
+static const fhir_type *resource_type(const char *name) {
+    const fhir_type *t = fpm_type(name);
+    return t && t->kind == FHIR_KIND_RESOURCE ? t : NULL;
+}
 
 const char *fpm_type_name(const fhir_type *t) { return t ? fhir_model_str(t->name) : NULL; }
 
@@ -41,10 +74,10 @@ bool fpm_is_a(const char *have, const char *want) {
     if(strcmp(want, "string") == 0) return in_list(have, STR);
     if(strcmp(want, "integer") == 0) return in_list(have, INT);
     if(strcmp(want, "uri") == 0) return in_list(have, URI);
-    if(strcmp(want, "Resource") == 0) return fhir_resource_find(have) != NULL;
-    if(strcmp(want, "DomainResource") == 0) return fhir_resource_find(have) && !in_list(have, NONDOMAIN);
+    if(strcmp(want, "Resource") == 0) return resource_type(have) != NULL;
+    if(strcmp(want, "DomainResource") == 0) return resource_type(have) && !in_list(have, NONDOMAIN);
     if(strcmp(want, "BackboneElement") == 0) return strchr(have, '.') != NULL;
-    if(strcmp(want, "Element") == 0) return !fhir_resource_find(have) && fhir_type_find(have) != NULL;
+    if(strcmp(want, "Element") == 0) return !resource_type(have) && fpm_type(have) != NULL;
     if(strcmp(want, "Base") == 0) return true;
     return false;
 }
@@ -76,7 +109,7 @@ void fp_node_item(fp_item *it, const json_value *v, const json_value *ext, const
      * answers most questions about a node without asking json-c) */
     if(!ft || ft->kind == FHIR_KIND_ANY_RESOURCE) {
         const char *rt = json_string(json_get(v, "resourceType")); /* NULL unless an object */
-        const fhir_type *r = rt ? fhir_resource_find(rt) : NULL;
+        const fhir_type *r = rt ? resource_type(rt) : NULL;
         if(r) ft = r;
     }
     it->ft = ft;
@@ -90,7 +123,7 @@ void fp_node_item(fp_item *it, const json_value *v, const json_value *ext, const
         case JSON_STRING: it->v.type = "string"; break;
         default: it->v.type = "Element"; break;
         }
-        if(!ft && json_kind_of(v) != JSON_OBJECT) it->ft = fhir_type_find(it->v.type);
+        if(!ft && json_kind_of(v) != JSON_OBJECT) it->ft = fpm_type(it->v.type);
     }
 }
 
@@ -128,14 +161,14 @@ static const fhir_type *element_type(void) {
 
 /* A type guessed from a choice suffix: "Quantity" -> Quantity, "String" -> string. */
 static const fhir_type *suffix_type(const char *suffix) {
-    const fhir_type *t = fhir_type_find(suffix);
+    const fhir_type *t = fpm_type(suffix);
     if(t) return t;
     char low[64];
     size_t n = strlen(suffix);
     if(n == 0 || n >= sizeof low) return NULL;
     memcpy(low, suffix, n + 1);
     low[0] = (char)tolower((unsigned char)low[0]);
-    return fhir_type_find(low);
+    return fpm_type(low);
 }
 
 static bool is_scalar(const json_value *v, const fhir_type *ft) {

@@ -13,6 +13,7 @@
  */
 #include "fhir/index.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,9 +37,16 @@
 
 /* ---- compiled expressions ----------------------------------------------- */
 
+#define MAX_FIRSTS 8
+
 typedef struct compiled {
     fhirpath_expr *main;
     fhirpath_expr *comp[3];
+    /* The top-level elements the expression can start from ("code",
+     * "subject"); when the resource has none of them the expression is not
+     * evaluated at all. nfirst 0: always evaluate. */
+    char first[MAX_FIRSTS][48];
+    int nfirst;
 } compiled;
 
 static compiled *exprs;
@@ -56,11 +64,101 @@ static fhirpath_expr *compile(const char *src, const char *code) {
     return e;
 }
 
+/* Fill cx->first from expression text such as "Observation.subject.where(...) | (Observation.focus)". */
+static void find_firsts(compiled *cx, const fhir_search_param *p) {
+    const char *e = p->expression;
+    bool common = strcmp(p->base, "Resource") == 0 || strcmp(p->base, "DomainResource") == 0;
+    size_t blen = strlen(p->base);
+    int depth = 0;
+    bool at_start = true;
+    cx->nfirst = 0;
+    /* Expressions that can yield a value from nothing (exists(), boolean logic,
+     * comparisons) outside any where(...) are always evaluated. */
+    static const char *const PRODUCERS[] = {"exists", "empty", " and ", " or ", "not(", "iif", "count", "=",
+                                            "implies", "xor", "hasValue", "%", NULL};
+    bool call[64]; /* for each open parenthesis: is it a function call's? */
+    int d = 0, calls = 0;
+    for(const char *q = e; *q; q++) {
+        if(*q == '\'') {
+            for(q++; *q && *q != '\''; q++)
+                if(*q == '\\' && q[1]) q++;
+            if(!*q) break;
+            continue;
+        }
+        if(*q == '(') {
+            bool is_call = q > e && (isalnum((unsigned char)q[-1]) || q[-1] == '_');
+            if(d < 64) call[d] = is_call;
+            d++;
+            calls += is_call;
+            continue;
+        }
+        if(*q == ')') {
+            if(d > 0) {
+                d--;
+                if(d < 64 && call[d]) calls--;
+            }
+            continue;
+        }
+        if(calls > 0) continue; /* inside a function's arguments, e.g. where(url = '...') */
+        for(int i = 0; PRODUCERS[i]; i++)
+            if(strncmp(q, PRODUCERS[i], strlen(PRODUCERS[i])) == 0) return;
+    }
+    for(const char *q = e; *q; q++) {
+        if(*q == '\'') { /* skip string literals */
+            for(q++; *q && *q != '\''; q++)
+                if(*q == '\\' && q[1]) q++;
+            if(!*q) break;
+            continue;
+        }
+        if(*q == '(') depth++;
+        if(*q == ')') depth--;
+        if(*q == '|' && depth <= 1) {
+            at_start = true;
+            continue;
+        }
+        if(!at_start || *q == ' ' || *q == '(') continue;
+        at_start = false;
+        const char *name = q;
+        if(!common) {
+            if(strncmp(q, p->base, blen) != 0 || q[blen] != '.') goto always;
+            name = q + blen + 1;
+        }
+        size_t n = 0;
+        while(name[n] && (isalnum((unsigned char)name[n]) || name[n] == '_')) n++;
+        if(n == 0 || n >= sizeof cx->first[0] || cx->nfirst == MAX_FIRSTS) goto always;
+        memcpy(cx->first[cx->nfirst], name, n);
+        cx->first[cx->nfirst][n] = '\0';
+        cx->nfirst++;
+    }
+    return;
+always:
+    cx->nfirst = 0;
+}
+
+/* Could the expression find anything in res? (A choice element "value" is
+ * written valueQuantity, valueString...; a primitive may have only _name.) */
+static bool may_apply(const compiled *cx, const json_value *res) {
+    if(cx->nfirst == 0) return true;
+    for(int i = 0; i < cx->nfirst; i++) {
+        const char *f = cx->first[i];
+        size_t n = strlen(f);
+        json_iter it = json_iter_start(res);
+        const char *key;
+        json_value *v;
+        while(json_iter_next(&it, &key, &v)) {
+            const char *k = key[0] == '_' ? key + 1 : key;
+            if(strncmp(k, f, n) == 0 && (k[n] == '\0' || (k[n] >= 'A' && k[n] <= 'Z'))) return true;
+        }
+    }
+    return false;
+}
+
 static void compile_all(void) {
     exprs = xcalloc(fhir_search_param_count, sizeof *exprs);
     for(size_t i = 0; i < fhir_search_param_count; i++) {
         const fhir_search_param *p = &fhir_search_params[i];
         exprs[i].main = compile(p->expression, p->code);
+        find_firsts(&exprs[i], p);
         for(int k = 0; k < p->ncomp && k < 3; k++) exprs[i].comp[k] = compile(p->comp[k].expression, p->code);
     }
 }
@@ -544,7 +642,7 @@ kith_rc fhir_index_resource(const char *type, const json_value *res, fhir_index 
         const fhir_search_param *p = fhir_search_param_of(type, i);
         if(!p) break;
         const compiled *cx = compiled_for(p);
-        if(!cx->main) continue;
+        if(!cx->main || !may_apply(cx, res)) continue;
         fhirpath_result *r = NULL;
         char err[160];
         if(fhirpath_eval(cx->main, res, &env, &r, err, sizeof err)) continue;

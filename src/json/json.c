@@ -219,8 +219,18 @@ kith_rc json_parse(const char *text, size_t len, json_value **out, char *err, si
     json_object *o = json_tokener_parse_ex(tok, text, (int)len);
     enum json_tokener_error jerr = json_tokener_get_error(tok);
     size_t used = json_tokener_get_parse_end(tok);
+    if(!o && jerr == json_tokener_continue && len > 0) {
+        /* A bare number ("2") is complete only once something follows it. */
+        o = json_tokener_parse_ex(tok, " ", 1);
+        jerr = json_tokener_get_error(tok);
+        used = len;
+    }
     json_tokener_free(tok);
-    if(jerr == json_tokener_continue || (!o && jerr == json_tokener_success)) {
+    if(!o && jerr == json_tokener_success) {
+        snprintf(err, errlen, "the JSON document is null");
+        return KITH_EINVAL;
+    }
+    if(jerr == json_tokener_continue) {
         snprintf(err, errlen, "JSON text ends early (offset %zu)", len);
         json_object_put(o);
         return KITH_EINVAL;

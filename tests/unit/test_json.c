@@ -163,3 +163,19 @@ Test(json, strict_utf8_and_surrogates) {
     cr_assert_eq(json_parse(good, strlen(good), &v, NULL, 0), KITH_OK);
     json_free(v);
 }
+
+Test(json, bare_scalars_are_documents) {
+    static const char *const OK[] = {"2", "-1.50", "\"x\"", "true"};
+    for(size_t i = 0; i < sizeof OK / sizeof OK[0]; i++) {
+        json_value *v = NULL;
+        char err[100] = "";
+        cr_assert_eq(json_parse(OK[i], strlen(OK[i]), &v, err, sizeof err), KITH_OK, "%s: %s", OK[i], err);
+        json_free(v);
+    }
+    json_value *v = NULL;
+    cr_assert_eq(json_parse("-1.50", 5, &v, NULL, 0), KITH_OK);
+    cr_assert_str_eq(json_number_text(v), "-1.50");
+    json_free(v);
+    cr_assert_eq(json_parse("2 3", 3, &v, NULL, 0), KITH_EINVAL);
+    cr_assert_eq(json_parse("null", 4, &v, NULL, 0), KITH_EINVAL, "a null document holds no resource");
+}
