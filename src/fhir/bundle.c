@@ -81,20 +81,6 @@ static int method_rank(const char *m) {
     return 3; /* GET, HEAD */
 }
 
-static void reply(http_response *res, int status, const fhir_issues *is) {
-    res->status = status;
-    res->content_type = "application/fhir+json; charset=utf-8";
-    buf_reset(&res->body);
-    fhir_outcome_write(&res->body, is);
-}
-
-static void reply_msg(http_response *res, int status, const char *code, const char *msg) {
-    fhir_issues is = FHIR_ISSUES_INIT;
-    fhir_issues_add(&is, "error", code, NULL, "%s", msg);
-    reply(res, status, &is);
-    fhir_issues_free(&is);
-}
-
 /* Parse entry i's request into e; on a problem writes a message and returns false. */
 static bool plan_entry(entry *e, size_t i, json_value *ej, char *msg, size_t msglen) {
     memset(e, 0, sizeof *e);
@@ -332,32 +318,32 @@ void fhir_bundle_handle(fhir_rest *api, store_conn *c, const http_request *req, 
     size_t ctn = ct ? strcspn(ct, ";") : 0;
     if(!ct || !((ctn == 21 && strncasecmp(ct, "application/fhir+json", 21) == 0) ||
                 (ctn == 16 && strncasecmp(ct, "application/json", 16) == 0))) {
-        reply_msg(res, 415, "not-supported", "send the Bundle as application/fhir+json");
+        fhir_reply_error(res, 415, "not-supported", "%s", "send the Bundle as application/fhir+json");
         return;
     }
     if(json_parse(req->body, req->body_len, &bundle, msg, sizeof msg)) {
         char m2[600];
         snprintf(m2, sizeof m2, "the body is not valid JSON: %s", msg);
-        reply_msg(res, 400, "structure", m2);
+        fhir_reply_error(res, 400, "structure", "%s", m2);
         return;
     }
     const char *rt = json_string(json_get(bundle, "resourceType"));
     const char *btype = json_string(json_get(bundle, "type"));
     bool tx = btype && strcmp(btype, "transaction") == 0;
     if(!rt || strcmp(rt, "Bundle") != 0 || !btype || (!tx && strcmp(btype, "batch") != 0)) {
-        reply_msg(res, 400, "invalid", "POST to the FHIR base takes a Bundle of type batch or transaction");
+        fhir_reply_error(res, 400, "invalid", "%s", "POST to the FHIR base takes a Bundle of type batch or transaction");
         goto done;
     }
     res->route = tx ? "fhir.transaction" : "fhir.batch";
     json_value *ej = json_get(bundle, "entry");
     if(json_has(bundle, "entry") && json_kind_of(ej) != JSON_ARRAY) {
-        reply_msg(res, 400, "structure", "Bundle.entry must be an array");
+        fhir_reply_error(res, 400, "structure", "%s", "Bundle.entry must be an array");
         goto done;
     }
     n = json_array_len(ej);
     if(n > BUNDLE_MAX_ENTRIES) {
         snprintf(msg, sizeof msg, "the Bundle has %zu entries; at most %d are accepted", n, BUNDLE_MAX_ENTRIES);
-        reply_msg(res, 413, "too-costly", msg);
+        fhir_reply_error(res, 413, "too-costly", "%s", msg);
         n = 0;
         goto done;
     }
@@ -365,14 +351,14 @@ void fhir_bundle_handle(fhir_rest *api, store_conn *c, const http_request *req, 
     for(size_t i = 0; i < n; i++) {
         if(!plan_entry(&entries[i], i, json_array_at(ej, i), msg, sizeof msg)) {
             n = i + 1;
-            reply_msg(res, 400, "invalid", msg);
+            fhir_reply_error(res, 400, "invalid", "%s", msg);
             goto done;
         }
     }
 
     if(tx) {
         if(store_begin(c)) {
-            reply_msg(res, 503, "transient", "the database is busy; try again");
+            fhir_reply_error(res, 503, "transient", "the database is busy; try again");
             goto done;
         }
         /* Pass 1: ids for POSTs (or the match of a conditional create), names for PUTs. */
@@ -394,7 +380,7 @@ void fhir_bundle_handle(fhir_rest *api, store_conn *c, const http_request *req, 
                         for(size_t k = 0; k < nm; k++) free(ids[k]);
                         free(ids);
                         store_rollback(c);
-                        reply(res, rc ? 400 : 412, &is);
+                        fhir_reply_outcome(res, rc ? 400 : 412, &is);
                         fhir_issues_free(&is);
                         goto done;
                     }
@@ -420,7 +406,7 @@ void fhir_bundle_handle(fhir_rest *api, store_conn *c, const http_request *req, 
                 store_rollback(c);
                 char m2[600];
                 snprintf(m2, sizeof m2, "entry %zu: %s", i, msg);
-                reply_msg(res, 412, "processing", m2);
+                fhir_reply_error(res, 412, "processing", "%s", m2);
                 goto done;
             }
         }
@@ -445,7 +431,7 @@ void fhir_bundle_handle(fhir_rest *api, store_conn *c, const http_request *req, 
             }
         }
         if(store_commit(c)) {
-            reply_msg(res, 503, "transient", "the transaction could not be committed; nothing was stored");
+            fhir_reply_error(res, 503, "transient", "the transaction could not be committed; nothing was stored");
             goto done;
         }
     } else {

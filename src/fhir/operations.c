@@ -39,36 +39,9 @@
 
 /* ---- replies ------------------------------------------------------------ */
 
-static void reply_issues(http_response *res, int status, const fhir_issues *is) {
-    res->status = status;
-    res->content_type = FHIR_JSON;
-    buf_reset(&res->body);
-    fhir_outcome_write(&res->body, is);
-}
-
-static void reply_error(http_response *res, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void reply_error(http_response *res, int status, const char *code, const char *fmt, ...) {
-    buf msg = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    fhir_issues is = FHIR_ISSUES_INIT;
-    fhir_issues_add(&is, status < 300 ? "information" : "error", code, NULL, "%s", buf_str(&msg));
-    reply_issues(res, status, &is);
-    fhir_issues_free(&is);
-    buf_free(&msg);
-}
-
 static void reply_rc(http_response *res, kith_rc rc, const char *what) {
-    reply_error(res, fhir_rest_status_for(rc), rc == KITH_EBUSY ? "transient" : "exception", "%s: %s", what,
+    fhir_reply_error(res, fhir_rest_status_for(rc), rc == KITH_EBUSY ? "transient" : "exception", "%s: %s", what,
                 kith_rc_name(rc));
-}
-
-static void method_not_allowed(http_response *res, const char *allow, const char *what) {
-    http_response_header(res, "Allow", allow);
-    reply_error(res, 405, "not-supported", "%s allows only %s", what, allow);
 }
 
 static bool is_get(const char *m) {
@@ -116,20 +89,20 @@ static bool gather_params(const http_request *req, http_response *res, params *p
     size_t ctn = ct ? strcspn(ct, ";") : 0;
     if(!ct || !((ctn == 21 && strncasecmp(ct, "application/fhir+json", 21) == 0) ||
                 (ctn == 16 && strncasecmp(ct, "application/json", 16) == 0))) {
-        reply_error(res, 415, "not-supported", "POST $export takes a Parameters resource as application/fhir+json");
+        fhir_reply_error(res, 415, "not-supported", "POST $export takes a Parameters resource as application/fhir+json");
         return false;
     }
     json_value *body = NULL;
     char err[256];
     bool ok = false;
     if(json_parse(req->body, req->body_len, &body, err, sizeof err)) {
-        reply_error(res, 400, "structure", "the body is not valid JSON: %s", err);
+        fhir_reply_error(res, 400, "structure", "the body is not valid JSON: %s", err);
         return false;
     }
     const char *rt = json_string(json_get(body, "resourceType"));
     json_value *list = json_get(body, "parameter");
     if(!rt || strcmp(rt, "Parameters") != 0 || (list && json_kind_of(list) != JSON_ARRAY)) {
-        reply_error(res, 400, "invalid", "POST $export takes a Parameters resource");
+        fhir_reply_error(res, 400, "invalid", "POST $export takes a Parameters resource");
         goto done;
     }
     for(size_t i = 0; i < json_array_len(list); i++) {
@@ -137,12 +110,12 @@ static bool gather_params(const http_request *req, http_response *res, params *p
         const char *name = json_string(json_get(e, "name"));
         const char *value = parameter_value(e);
         if(!name || !value) {
-            reply_error(res, 400, "invalid",
+            fhir_reply_error(res, 400, "invalid",
                         "Parameters.parameter[%zu] needs a name and a string, instant or reference value", i);
             goto done;
         }
         if(p->n >= MAX_PARAMS) {
-            reply_error(res, 400, "too-costly", "at most %d parameters", MAX_PARAMS);
+            fhir_reply_error(res, 400, "too-costly", "at most %d parameters", MAX_PARAMS);
             goto done;
         }
         params_add(p, name, value, strlen(value));
@@ -204,11 +177,11 @@ static bool group_members(store_conn *c, const char *gid, http_response *res, ch
     bool ok = false;
     kith_rc rc = store_read(c, "Group", gid, 0, &g);
     if(rc == KITH_ENOTFOUND) {
-        reply_error(res, 404, "not-found", "Group/%s is not known", gid);
+        fhir_reply_error(res, 404, "not-found", "Group/%s is not known", gid);
         goto done;
     }
     if(rc == KITH_EGONE) {
-        reply_error(res, 410, "deleted", "Group/%s was deleted", gid);
+        fhir_reply_error(res, 410, "deleted", "Group/%s was deleted", gid);
         goto done;
     }
     if(rc || json_parse(g.body, g.body_len, &doc, NULL, 0)) {
@@ -223,7 +196,7 @@ static bool group_members(store_conn *c, const char *gid, http_response *res, ch
         char id[72];
         if(!ref || !patient_ref_id(ref, id)) continue;
         if(*n >= BULK_MAX_PATIENTS) {
-            reply_error(res, 400, "too-costly", "Group/%s has more than %d Patient members", gid, BULK_MAX_PATIENTS);
+            fhir_reply_error(res, 400, "too-costly", "Group/%s has more than %d Patient members", gid, BULK_MAX_PATIENTS);
             goto done;
         }
         ids_add(ids, n, &cap, id);
@@ -253,15 +226,15 @@ static void export_kickoff(fhir_rest *api, store_conn *c, const http_request *re
     bool have_patient_param = false;
     buf request = BUF_INIT, loc = BUF_INIT;
     if(strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
-        method_not_allowed(res, "GET, POST", "$export");
+        fhir_method_not_allowed(res, "GET, POST", "$export");
         goto done;
     }
     if(tx) {
-        reply_error(res, 400, "not-supported", "$export cannot run inside a transaction");
+        fhir_reply_error(res, 400, "not-supported", "$export cannot run inside a transaction");
         goto done;
     }
     if(!prefers(req, "respond-async")) {
-        reply_error(res, 400, "required", "$export runs asynchronously: send the header Prefer: respond-async");
+        fhir_reply_error(res, 400, "required", "$export runs asynchronously: send the header Prefer: respond-async");
         goto done;
     }
     if(!gather_params(req, res, &p)) goto done;
@@ -270,41 +243,41 @@ static void export_kickoff(fhir_rest *api, store_conn *c, const http_request *re
         const char *n = p.v[i].name, *v = p.v[i].value;
         if(strcmp(n, "_outputFormat") == 0) {
             if(!output_format_ok(v)) {
-                reply_error(res, 400, "not-supported",
+                fhir_reply_error(res, 400, "not-supported",
                             "_outputFormat %s is not supported: Kith writes application/fhir+ndjson", v);
                 goto done;
             }
         } else if(strcmp(n, "_type") == 0) {
             kith_rc rc = bulk_types_parse(v, &types, &ntypes, bad, sizeof bad);
             if(rc == KITH_ETOOBIG) {
-                reply_error(res, 400, "too-costly", "_type names more than %d types", BULK_MAX_TYPES);
+                fhir_reply_error(res, 400, "too-costly", "_type names more than %d types", BULK_MAX_TYPES);
                 goto done;
             }
             if(rc) {
-                reply_error(res, 400, "invalid", "_type: '%s' is not a FHIR R4 resource type", bad);
+                fhir_reply_error(res, 400, "invalid", "_type: '%s' is not a FHIR R4 resource type", bad);
                 goto done;
             }
         } else if(strcmp(n, "_since") == 0) {
             if(since[0]) {
-                reply_error(res, 400, "invalid", "_since is given more than once");
+                fhir_reply_error(res, 400, "invalid", "_since is given more than once");
                 goto done;
             }
             if(!bulk_since_parse(v, since)) {
-                reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
+                fhir_reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
                 goto done;
             }
         } else if(strcmp(n, "patient") == 0) {
             char pid[72];
             if(scope == BULK_SYSTEM) {
-                reply_error(res, 400, "not-supported", "the patient parameter is for Patient and Group exports");
+                fhir_reply_error(res, 400, "not-supported", "the patient parameter is for Patient and Group exports");
                 goto done;
             }
             if(!patient_ref_id(v, pid)) {
-                reply_error(res, 400, "invalid", "patient must reference a Patient (Patient/id), not '%s'", v);
+                fhir_reply_error(res, 400, "invalid", "patient must reference a Patient (Patient/id), not '%s'", v);
                 goto done;
             }
             if(npatients >= BULK_MAX_PATIENTS) {
-                reply_error(res, 400, "too-costly", "at most %d patient parameters", BULK_MAX_PATIENTS);
+                fhir_reply_error(res, 400, "too-costly", "at most %d patient parameters", BULK_MAX_PATIENTS);
                 goto done;
             }
             ids_add(&patients, &npatients, &pcap, pid);
@@ -312,7 +285,7 @@ static void export_kickoff(fhir_rest *api, store_conn *c, const http_request *re
         } else if(strcmp(n, "_format") == 0) {
             /* checked by the REST layer: JSON only */
         } else if(!lenient) {
-            reply_error(res, 400, "not-supported",
+            fhir_reply_error(res, 400, "not-supported",
                         "$export parameter '%s' is not supported (send Prefer: handling=lenient to ignore it)", n);
             goto done;
         }
@@ -349,16 +322,16 @@ static void export_kickoff(fhir_rest *api, store_conn *c, const http_request *re
     kith_rc rc = bulk_job_start(api->st, &jp, id, err, sizeof err);
     if(rc == KITH_EBUSY) {
         http_response_header(res, "Retry-After", "30");
-        reply_error(res, 429, "throttled", "%s", err);
+        fhir_reply_error(res, 429, "throttled", "%s", err);
         goto done;
     }
     if(rc) {
-        reply_error(res, fhir_rest_status_for(rc), "exception", "%s", err);
+        fhir_reply_error(res, fhir_rest_status_for(rc), "exception", "%s", err);
         goto done;
     }
     buf_printf(&loc, "%s/fhir/$export-status/%s", req->base_url, id);
     http_response_header(res, "Content-Location", buf_str(&loc));
-    reply_error(res, 202, "informational", "export %s started; poll %s", id, buf_str(&loc));
+    fhir_reply_error(res, 202, "informational", "export %s started; poll %s", id, buf_str(&loc));
 done:
     http_params_free(p.v, p.n);
     bulk_types_free(types, ntypes);
@@ -387,19 +360,19 @@ static void export_status(const http_request *req, http_response *res, const cha
     res->route = "fhir.export-status";
     if(strcmp(req->method, "DELETE") == 0) {
         if(bulk_job_delete(id) == KITH_ENOTFOUND) {
-            reply_error(res, 404, "not-found", "no export job %s", id);
+            fhir_reply_error(res, 404, "not-found", "no export job %s", id);
             return;
         }
-        reply_error(res, 202, "informational", "export %s was cancelled and its files deleted", id);
+        fhir_reply_error(res, 202, "informational", "export %s was cancelled and its files deleted", id);
         return;
     }
     if(!is_get(req->method)) {
-        method_not_allowed(res, "GET, DELETE", "an export status URL");
+        fhir_method_not_allowed(res, "GET, DELETE", "an export status URL");
         return;
     }
     bulk_status s;
     if(bulk_job_status(id, &s) == KITH_ENOTFOUND) {
-        reply_error(res, 404, "not-found",
+        fhir_reply_error(res, 404, "not-found",
                     "no export job %s (jobs are kept 24 hours after they finish, and not across restarts)", id);
         return;
     }
@@ -418,7 +391,7 @@ static void export_status(const http_request *req, http_response *res, const cha
         http_response_header(res, "X-Progress", progress);
         http_response_header(res, "Retry-After", "1");
         break;
-    case BULK_FAILED: reply_error(res, 500, "exception", "the export failed: %s", s.error); break;
+    case BULK_FAILED: fhir_reply_error(res, 500, "exception", "the export failed: %s", s.error); break;
     case BULK_DONE:
         res->status = 200;
         res->content_type = "application/json";
@@ -431,23 +404,23 @@ static void export_status(const http_request *req, http_response *res, const cha
 static void export_file(const http_request *req, http_response *res, const char *id, const char *name) {
     res->route = "fhir.export-file";
     if(!is_get(req->method)) {
-        method_not_allowed(res, "GET", "an export file");
+        fhir_method_not_allowed(res, "GET", "an export file");
         return;
     }
     if(!req->conn) {
-        reply_error(res, 400, "not-supported", "download export files directly, not in a Bundle");
+        fhir_reply_error(res, 400, "not-supported", "download export files directly, not in a Bundle");
         return;
     }
     size_t n = strlen(name);
     char type[72], path[4096];
     if(n <= 7 || n - 7 >= sizeof type || strcmp(name + n - 7, ".ndjson") != 0) {
-        reply_error(res, 404, "not-found", "no export file %s", name);
+        fhir_reply_error(res, 404, "not-found", "no export file %s", name);
         return;
     }
     snprintf(type, sizeof type, "%.*s", (int)(n - 7), name);
     if(!fhir_type_is_resource(type) || bulk_job_file(id, type, path, sizeof path) ||
        http_response_file(res, path, NDJSON)) {
-        reply_error(res, 404, "not-found", "export %s has no file %s (unknown, unfinished or deleted)", id, name);
+        fhir_reply_error(res, 404, "not-found", "export %s has no file %s (unknown, unfinished or deleted)", id, name);
         return;
     }
 }
@@ -528,18 +501,18 @@ static void everything(store_conn *c, const http_request *req, http_response *re
     fhir_issues ignored = FHIR_ISSUES_INIT;
     store_resource pat = {0};
     if(!is_get(req->method)) {
-        method_not_allowed(res, "GET", "$everything");
+        fhir_method_not_allowed(res, "GET", "$everything");
         goto done;
     }
     if(!record_id_valid(pid)) {
-        reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id", pid);
+        fhir_reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id", pid);
         goto done;
     }
     for(size_t i = 0; i < req->nparams; i++) {
         const char *n = req->params[i].name, *v = req->params[i].value;
         if(strcmp(n, "_since") == 0) {
             if(!bulk_since_parse(v, since)) {
-                reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
+                fhir_reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
                 goto done;
             }
             add_used(&used, n, v);
@@ -547,9 +520,9 @@ static void everything(store_conn *c, const http_request *req, http_response *re
             kith_rc rc = bulk_types_parse(v, &types, &ntypes, bad, sizeof bad);
             if(rc) {
                 if(rc == KITH_ETOOBIG)
-                    reply_error(res, 400, "too-costly", "_type names more than %d types", BULK_MAX_TYPES);
+                    fhir_reply_error(res, 400, "too-costly", "_type names more than %d types", BULK_MAX_TYPES);
                 else
-                    reply_error(res, 400, "invalid", "_type: '%s' is not a FHIR R4 resource type", bad);
+                    fhir_reply_error(res, 400, "invalid", "_type: '%s' is not a FHIR R4 resource type", bad);
                 goto done;
             }
             add_used(&used, n, v);
@@ -557,7 +530,7 @@ static void everything(store_conn *c, const http_request *req, http_response *re
             char *end = NULL;
             long long k = strtoll(v, &end, 10);
             if(!*v || *end || k < 0) {
-                reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
+                fhir_reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
                 goto done;
             }
             count = k > MAX_PAGE ? MAX_PAGE : k;
@@ -566,14 +539,14 @@ static void everything(store_conn *c, const http_request *req, http_response *re
             /* "Type/id" of the last resource of the previous page; "" when that page held only the Patient */
             const char *slash = strchr(v, '/');
             if(*v && (!slash || slash - v >= 64 || strlen(slash + 1) >= sizeof after_id)) {
-                reply_error(res, 400, "invalid", "_page_after '%s' is not a paging cursor of this server", v);
+                fhir_reply_error(res, 400, "invalid", "_page_after '%s' is not a paging cursor of this server", v);
                 goto done;
             }
             if(*v) {
                 snprintf(after_type, sizeof after_type, "%.*s", (int)(slash - v), v);
                 snprintf(after_id, sizeof after_id, "%s", slash + 1);
                 if(!fhir_type_is_resource(after_type) || !record_id_valid(after_id)) {
-                    reply_error(res, 400, "invalid", "_page_after '%s' is not a paging cursor of this server", v);
+                    fhir_reply_error(res, 400, "invalid", "_page_after '%s' is not a paging cursor of this server", v);
                     goto done;
                 }
             }
@@ -581,7 +554,7 @@ static void everything(store_conn *c, const http_request *req, http_response *re
         } else if(strcmp(n, "_format") == 0) {
             add_used(&used, n, v);
         } else if(prefers(req, "handling=strict")) {
-            reply_error(res, 400, "not-supported", "$everything parameter '%s' is not supported", n);
+            fhir_reply_error(res, 400, "not-supported", "$everything parameter '%s' is not supported", n);
             goto done;
         } else {
             fhir_issues_add(&ignored, "warning", "not-supported", NULL,
@@ -590,11 +563,11 @@ static void everything(store_conn *c, const http_request *req, http_response *re
     }
     kith_rc rc = store_read(c, "Patient", pid, 0, &pat);
     if(rc == KITH_ENOTFOUND) {
-        reply_error(res, 404, "not-found", "Patient/%s is not known", pid);
+        fhir_reply_error(res, 404, "not-found", "Patient/%s is not known", pid);
         goto done;
     }
     if(rc == KITH_EGONE) {
-        reply_error(res, 410, "deleted", "Patient/%s was deleted", pid);
+        fhir_reply_error(res, 410, "deleted", "Patient/%s was deleted", pid);
         goto done;
     }
     if(rc) {
@@ -664,16 +637,16 @@ void fhir_operation_handle(fhir_rest *api, store_conn *c, const http_request *re
         export_kickoff(api, c, req, res, BULK_ALL_PATIENTS, NULL, tx);
     } else if(nseg == 3 && strcmp(seg[0], "Group") == 0 && strcmp(seg[2], "$export") == 0) {
         if(!record_id_valid(seg[1]))
-            reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id", seg[1]);
+            fhir_reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id", seg[1]);
         else
             export_kickoff(api, c, req, res, BULK_PATIENT_LIST, seg[1], tx);
     } else if(nseg == 3 && strcmp(seg[0], "Patient") == 0 && strcmp(seg[2], "$everything") == 0) {
         everything(c, req, res, seg[1]);
     } else if(strcmp(seg[0], "$export-status") == 0 || strcmp(seg[0], "$export-file") == 0) {
         res->route = "fhir.export-status";
-        reply_error(res, 404, "not-found", "no such export URL: %s", req->path);
+        fhir_reply_error(res, 404, "not-found", "no such export URL: %s", req->path);
     } else {
         const char *op = seg[0][0] == '$' ? seg[0] : seg[nseg - 1];
-        reply_error(res, 501, "not-supported", "operation %s is not supported yet", op);
+        fhir_reply_error(res, 501, "not-supported", "operation %s is not supported yet", op);
     }
 }

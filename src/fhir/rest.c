@@ -76,24 +76,22 @@ static const char *issue_code_for(kith_rc rc) {
 
 /* ---- response helpers --------------------------------------------------- */
 
-static void reply_outcome(http_response *res, int status, const fhir_issues *is) {
+void fhir_reply_outcome(http_response *res, int status, const fhir_issues *is) {
     res->status = status;
     res->content_type = FHIR_JSON;
     buf_reset(&res->body);
     fhir_outcome_write(&res->body, is);
 }
 
-static void reply_error(http_response *res, int status, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void reply_error(http_response *res, int status, const char *code, const char *fmt, ...) {
+void fhir_reply_error(http_response *res, int status, const char *code, const char *fmt, ...) {
     buf msg = BUF_INIT;
     va_list ap;
     va_start(ap, fmt);
     buf_vprintf(&msg, fmt, ap);
     va_end(ap);
     fhir_issues is = FHIR_ISSUES_INIT;
-    fhir_issues_add(&is, "error", code, NULL, "%s", buf_str(&msg));
-    reply_outcome(res, status, &is);
+    fhir_issues_add(&is, status < 300 ? "information" : "error", code, NULL, "%s", buf_str(&msg));
+    fhir_reply_outcome(res, status, &is);
     fhir_issues_free(&is);
     buf_free(&msg);
 }
@@ -101,7 +99,7 @@ static void reply_error(http_response *res, int status, const char *code, const 
 /* Reply with the issues gathered for rc, adding a generic one if empty. */
 static void reply_rc(http_response *res, kith_rc rc, fhir_issues *is, const char *what) {
     if(is->n == 0) fhir_issues_add(is, "error", issue_code_for(rc), NULL, "%s: %s", what, kith_rc_name(rc));
-    reply_outcome(res, fhir_rest_status_for(rc), is);
+    fhir_reply_outcome(res, fhir_rest_status_for(rc), is);
 }
 
 static void set_version_headers(http_response *res, const http_request *req, const char *type, const char *id,
@@ -145,7 +143,7 @@ static void reply_written(http_response *res, const http_request *req, int statu
         fhir_issues is = FHIR_ISSUES_INIT;
         fhir_issues_add(&is, "information", "informational", NULL, "%s %s/%s version %lld", what, type, r->id,
                         (long long)r->version);
-        reply_outcome(res, status, &is);
+        fhir_reply_outcome(res, status, &is);
         fhir_issues_free(&is);
         break;
     }
@@ -170,7 +168,7 @@ static bool media_is_json(const char *ct) {
 static bool check_content_type(const http_request *req, http_response *res) {
     const char *ct = http_header_get(req, "Content-Type");
     if(media_is_json(ct)) return true;
-    reply_error(res, 415, "not-supported", "Content-Type %s is not supported: send application/fhir+json",
+    fhir_reply_error(res, 415, "not-supported", "Content-Type %s is not supported: send application/fhir+json",
                 ct ? ct : "(none)");
     return false;
 }
@@ -179,13 +177,13 @@ static bool check_content_type(const http_request *req, http_response *res) {
 static bool check_accept(const http_request *req, http_response *res) {
     const char *fmt = http_param_get(req, "_format");
     if(fmt && !(strcmp(fmt, "json") == 0 || media_is_json(fmt))) {
-        reply_error(res, 406, "not-supported", "_format %s is not supported: Kith answers in JSON", fmt);
+        fhir_reply_error(res, 406, "not-supported", "_format %s is not supported: Kith answers in JSON", fmt);
         return false;
     }
     const char *acc = http_header_get(req, "Accept");
     if(!acc || !*acc) return true;
     if(strstr(acc, "json") || strstr(acc, "*/*") || strstr(acc, "application/*")) return true;
-    reply_error(res, 406, "not-supported", "Accept %s cannot be met: Kith answers in application/fhir+json", acc);
+    fhir_reply_error(res, 406, "not-supported", "Accept %s cannot be met: Kith answers in application/fhir+json", acc);
     return false;
 }
 
@@ -194,11 +192,11 @@ static json_value *parse_body(const http_request *req, http_response *res) {
     json_value *v = NULL;
     char err[256];
     if(req->body_len == 0) {
-        reply_error(res, 400, "required", "the request has no body: send a FHIR resource as JSON");
+        fhir_reply_error(res, 400, "required", "the request has no body: send a FHIR resource as JSON");
         return NULL;
     }
     if(json_parse(req->body, req->body_len, &v, err, sizeof err)) {
-        reply_error(res, 400, "structure", "the body is not valid JSON: %s", err);
+        fhir_reply_error(res, 400, "structure", "the body is not valid JSON: %s", err);
         return NULL;
     }
     return v;
@@ -229,14 +227,14 @@ static void do_read(store_conn *c, const http_request *req, http_response *res, 
         r.body = NULL;
     } else if(rc == KITH_EGONE) {
         set_version_headers(res, req, type, id, r.version, r.last_updated, false);
-        reply_error(res, 410, "deleted", "%s/%s was deleted (version %lld)", type, id, (long long)r.version);
+        fhir_reply_error(res, 410, "deleted", "%s/%s was deleted (version %lld)", type, id, (long long)r.version);
     } else if(rc == KITH_ENOTFOUND) {
         if(version)
-            reply_error(res, 404, "not-found", "%s/%s has no version %lld", type, id, (long long)version);
+            fhir_reply_error(res, 404, "not-found", "%s/%s has no version %lld", type, id, (long long)version);
         else
-            reply_error(res, 404, "not-found", "%s/%s is not known", type, id);
+            fhir_reply_error(res, 404, "not-found", "%s/%s is not known", type, id);
     } else {
-        reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "cannot read %s/%s: %s", type, id,
+        fhir_reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "cannot read %s/%s: %s", type, id,
                     kith_rc_name(rc));
     }
     store_resource_free(&r);
@@ -301,7 +299,7 @@ static void do_delete(store_conn *c, const http_request *req, http_response *res
         else
             fhir_issues_add(&is, "information", "informational", NULL,
                             r.unchanged ? "%s/%s was already deleted" : "Deleted %s/%s", type, id);
-        reply_outcome(res, 200, &is);
+        fhir_reply_outcome(res, 200, &is);
     }
     record_result_free(&r);
     fhir_issues_free(&is);
@@ -314,7 +312,7 @@ static void do_patch(store_conn *c, const http_request *req, http_response *res,
     size_t ctn = ct ? strcspn(ct, ";") : 0;
     bool json_patch = ct && ctn == 27 && strncasecmp(ct, "application/json-patch+json", 27) == 0;
     if(!json_patch && !media_is_json(ct)) {
-        reply_error(res, 415, "not-supported",
+        fhir_reply_error(res, 415, "not-supported",
                     "PATCH takes application/json-patch+json (JSON Patch) or application/fhir+json (FHIRPath Patch), not %s",
                     ct ? ct : "(none)");
         return;
@@ -438,14 +436,14 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
         if(strcmp(n, "_count") == 0) {
             count = parse_count(v, DEFAULT_PAGE);
             if(count < 0) {
-                reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
+                fhir_reply_error(res, 400, "invalid", "_count must be a whole number, not '%s'", v);
                 goto done;
             }
             add_param(&used, n, v);
         } else if(strcmp(n, "_since") == 0) {
             double lo, hi;
             if(!datetime_range(v, &lo, &hi)) {
-                reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
+                fhir_reply_error(res, 400, "invalid", "_since must be an instant such as 2026-01-31T09:00:00Z, not '%s'", v);
                 goto done;
             }
             datetime_format(lo, since_utc); /* stored times are UTC with milliseconds: compare like with like */
@@ -456,7 +454,7 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
         } else if(strcmp(n, "_format") == 0) {
             add_param(&used, n, v);
         } else if(prefer_strict(req)) {
-            reply_error(res, 400, "not-supported", "history parameter '%s' is not supported", n);
+            fhir_reply_error(res, 400, "not-supported", "history parameter '%s' is not supported", n);
             goto done;
         }
     }
@@ -465,7 +463,7 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
         kith_rc rc = store_read(c, type, id, 0, &r);
         store_resource_free(&r);
         if(rc == KITH_ENOTFOUND) {
-            reply_error(res, 404, "not-found", "%s/%s is not known", type, id);
+            fhir_reply_error(res, 404, "not-found", "%s/%s is not known", type, id);
             goto done;
         }
     }
@@ -477,7 +475,7 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
     if(rc) {
         buf_free(&entries);
         free(b.last_id);
-        reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "history failed: %s", kith_rc_name(rc));
+        fhir_reply_error(res, fhir_rest_status_for(rc), issue_code_for(rc), "history failed: %s", kith_rc_name(rc));
         goto done;
     }
     buf path = BUF_INIT;
@@ -542,7 +540,7 @@ static void do_search(store_conn *c, const http_request *req, http_response *res
     if(strcmp(req->method, "POST") == 0) {
         const char *ct = http_header_get(req, "Content-Type");
         if(req->body_len && (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0)) {
-            reply_error(res, 415, "not-supported", "_search takes application/x-www-form-urlencoded parameters");
+            fhir_reply_error(res, 415, "not-supported", "_search takes application/x-www-form-urlencoded parameters");
             return;
         }
     }
@@ -570,9 +568,9 @@ static void do_search(store_conn *c, const http_request *req, http_response *res
 
 /* ---- routing ------------------------------------------------------------ */
 
-static void method_not_allowed(http_response *res, const char *allow, const char *what) {
+void fhir_method_not_allowed(http_response *res, const char *allow, const char *what) {
     http_response_header(res, "Allow", allow);
-    reply_error(res, 405, "not-supported", "%s allows only %s", what, allow);
+    fhir_reply_error(res, 405, "not-supported", "%s allows only %s", what, allow);
 }
 
 static bool is_get(const char *m) {
@@ -599,7 +597,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     }
     if(strcmp(req->path, "/fhir") != 0 && strncmp(req->path, "/fhir/", 6) != 0) {
         res->route = "not_found";
-        reply_error(res, 404, "not-found", "no such page: %s", req->path);
+        fhir_reply_error(res, 404, "not-found", "no such page: %s", req->path);
         return;
     }
     /* Split the path after /fhir into segments. */
@@ -618,13 +616,13 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     store_conn *c = NULL;
     res->route = "fhir.other";
     if(too_deep) {
-        reply_error(res, 404, "not-found", "no such FHIR endpoint: %s", req->path);
+        fhir_reply_error(res, 404, "not-found", "no such FHIR endpoint: %s", req->path);
         goto done;
     }
     if(!check_accept(req, res)) goto done;
     c = store_conn_for_thread(api->st);
     if(!c) {
-        reply_error(res, 503, "transient", "the database cannot be opened");
+        fhir_reply_error(res, 503, "transient", "the database cannot be opened");
         goto done;
     }
     if(nseg == 0) {
@@ -632,9 +630,9 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         if(strcmp(m, "POST") == 0 && !tx)
             fhir_bundle_handle(api, c, req, res);
         else if(tx)
-            reply_error(res, 400, "not-supported", "a Bundle entry cannot post another Bundle to the base");
+            fhir_reply_error(res, 400, "not-supported", "a Bundle entry cannot post another Bundle to the base");
         else
-            method_not_allowed(res, "POST", "the FHIR base");
+            fhir_method_not_allowed(res, "POST", "the FHIR base");
         goto done;
     }
     if(seg[0][0] == '$' || (nseg > 1 && seg[nseg - 1][0] == '$')) {
@@ -644,7 +642,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     if(nseg == 1 && strcmp(seg[0], "metadata") == 0) {
         res->route = "fhir.metadata";
         if(!is_get(m)) {
-            method_not_allowed(res, "GET", "metadata");
+            fhir_method_not_allowed(res, "GET", "metadata");
             goto done;
         }
         res->status = 200;
@@ -657,7 +655,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     }
     if(nseg == 1 && strcmp(seg[0], "_history") == 0) {
         if(!is_get(m))
-            method_not_allowed(res, "GET", "history");
+            fhir_method_not_allowed(res, "GET", "history");
         else
             do_history(c, req, res, NULL, NULL);
         goto done;
@@ -665,7 +663,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     const char *type = seg[0];
     if(!fhir_type_is_resource(type)) {
         res->route = "fhir.unknown-type";
-        reply_error(res, 404, "not-supported", "'%s' is not a FHIR R4 resource type", type);
+        fhir_reply_error(res, 404, "not-supported", "'%s' is not a FHIR R4 resource type", type);
         goto done;
     }
     if(nseg == 1) {
@@ -678,26 +676,26 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         else if(strcmp(m, "DELETE") == 0 && req->query[0])
             do_delete(c, req, res, type, NULL, tx);
         else
-            method_not_allowed(res, "GET, POST, PUT, DELETE", type);
+            fhir_method_not_allowed(res, "GET, POST, PUT, DELETE", type);
         goto done;
     }
     if(nseg == 2 && strcmp(seg[1], "_search") == 0) {
         if(strcmp(m, "POST") == 0 || is_get(m))
             do_search(c, req, res, type);
         else
-            method_not_allowed(res, "POST", "_search");
+            fhir_method_not_allowed(res, "POST", "_search");
         goto done;
     }
     if(nseg == 2 && strcmp(seg[1], "_history") == 0) {
         if(is_get(m))
             do_history(c, req, res, type, NULL);
         else
-            method_not_allowed(res, "GET", "history");
+            fhir_method_not_allowed(res, "GET", "history");
         goto done;
     }
     const char *id = seg[1];
     if(!record_id_valid(id)) {
-        reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id (letters, digits, '-' and '.', at most 64)", id);
+        fhir_reply_error(res, 400, "invalid", "'%s' is not a valid FHIR id (letters, digits, '-' and '.', at most 64)", id);
         goto done;
     }
     if(nseg == 2) {
@@ -710,15 +708,15 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         else if(strcmp(m, "PATCH") == 0)
             do_patch(c, req, res, type, id, tx);
         else
-            method_not_allowed(res, "GET, PUT, PATCH, DELETE", "a resource");
+            fhir_method_not_allowed(res, "GET, PUT, PATCH, DELETE", "a resource");
         goto done;
     }
     if(strcmp(seg[2], "_history") != 0 || nseg > 4) {
-        reply_error(res, 404, "not-found", "no such FHIR endpoint: %s", req->path);
+        fhir_reply_error(res, 404, "not-found", "no such FHIR endpoint: %s", req->path);
         goto done;
     }
     if(!is_get(m)) {
-        method_not_allowed(res, "GET", "history");
+        fhir_method_not_allowed(res, "GET", "history");
         goto done;
     }
     if(nseg == 3) {
@@ -729,7 +727,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     long long v = strtoll(seg[3], &end, 10);
     if(end == seg[3] || *end || v < 1) {
         res->route = "fhir.vread";
-        reply_error(res, 404, "not-found", "'%s' is not a version of %s/%s", seg[3], type, id);
+        fhir_reply_error(res, 404, "not-found", "'%s' is not a version of %s/%s", seg[3], type, id);
         goto done;
     }
     do_read(c, req, res, type, id, v);

@@ -3,6 +3,7 @@
  */
 #ifndef KITH_FHIR_REST_H
 #define KITH_FHIR_REST_H
+#include "fhir/outcome.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -22,6 +23,14 @@ typedef struct rest_tx {
 
 /* Handle one request; tx non-NULL inside a transaction Bundle. */
 void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *res, const rest_tx *tx);
+
+/* Replies shared by the FHIR handlers: an OperationOutcome with status; one
+ * issue (severity error, or information below 300) with a formatted message;
+ * 405 with an Allow header. */
+void fhir_reply_outcome(http_response *res, int status, const fhir_issues *is);
+void fhir_reply_error(http_response *res, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void fhir_method_not_allowed(http_response *res, const char *allow, const char *what);
 
 /* HTTP status for a kith_rc (the one place this mapping lives). */
 int fhir_rest_status_for(kith_rc rc);
