@@ -472,7 +472,10 @@ static kith_rc parse_into(fhir_search *s, store_query *q, const char *type, cons
         bool ok = false;
         switch(sp->kind) {
         case FHIR_SP_STRING: ok = !strcmp(modifier, "exact") || !strcmp(modifier, "contains"); break;
-        case FHIR_SP_TOKEN: ok = !strcmp(modifier, "text") || !strcmp(modifier, "not") || !strcmp(modifier, "of-type"); break;
+        case FHIR_SP_TOKEN:
+            ok = !strcmp(modifier, "text") || !strcmp(modifier, "not") || !strcmp(modifier, "of-type") ||
+                 !strcmp(modifier, "in") || !strcmp(modifier, "not-in");
+            break;
         case FHIR_SP_URI: ok = !strcmp(modifier, "below") || !strcmp(modifier, "above"); break;
         case FHIR_SP_REFERENCE: ok = fhir_type_is_resource(modifier); break;
         default: break;
@@ -484,7 +487,24 @@ static kith_rc parse_into(fhir_search *s, store_query *q, const char *type, cons
                             modifier, fhir_sp_kind_name(sp->kind), pname);
             return KITH_EINVAL;
         }
-        if(strcmp(modifier, "not") == 0) f->negate = true;
+        if(strcmp(modifier, "not") == 0 || strcmp(modifier, "not-in") == 0) f->negate = true;
+        if(strcmp(modifier, "in") == 0 || strcmp(modifier, "not-in") == 0) {
+            /* :in / :not-in: the codes of a value set Kith knows (the R4 value sets bound as required) */
+            const fhir_valueset *vs = fhir_valueset_find(value);
+            if(!vs) {
+                q->nfilters--;
+                fhir_issues_add(is, "error", "not-supported", NULL,
+                                "%s:%s: value set %s is not known here (Kith expands the R4 value sets bound as "
+                                "required)", pname, modifier, value);
+                return KITH_EINVAL;
+            }
+            for(uint32_t i = 0; i < vs->n_codes; i++) {
+                store_match *m = add_match(s, f);
+                m->op = STORE_OP_EQ;
+                m->b = fhir_model_str(fhir_model_codes[vs->codes + i]);
+            }
+            return KITH_OK;
+        }
         if(strcmp(modifier, "of-type") == 0) {
             char *p = own(s, xmalloc(strlen(pname) + 10));
             sprintf(p, "%s|of-type", pname);

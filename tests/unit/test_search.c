@@ -127,3 +127,16 @@ Test(search, normalising_folds_case_and_accents_in_any_script) {
         free(n);
     }
 }
+
+Test(search, token_in_and_not_in_a_known_value_set) {
+    expect("gender:in=http://hl7.org/fhir/ValueSet/administrative-gender", "p1,p2,p3");
+    expect("gender:not-in=http://hl7.org/fhir/ValueSet/administrative-gender", "");
+    http_param *params = NULL;
+    size_t n = 0;
+    http_parse_query("gender:in=http://example.org/no-such-set", &params, &n);
+    fhir_search *s = NULL;
+    fhir_issues is = FHIR_ISSUES_INIT;
+    cr_assert_eq(fhir_search_parse("Patient", params, n, true, "http://x", &s, &is), KITH_EINVAL);
+    fhir_issues_free(&is);
+    http_params_free(params, n);
+}
