@@ -399,8 +399,26 @@ static kith_rc parse_chain(fhir_search *s, store_query *q, const char *type, con
     store_filter *f = add_filter(s, q);
     f->kind = STORE_IX_REFERENCE;
     f->param = copy;
-    /* One alternative per possible target type that knows the chained parameter. */
+    /* One alternative per possible target type that knows the chained parameter;
+     * a reference that may point at many types must name one. */
     char *targets = own_copy(s, target ? target : rp->targets);
+    char rest_param[128];
+    snprintf(rest_param, sizeof rest_param, "%.*s", (int)strcspn(rest, ".:"), rest);
+    size_t candidates = 0;
+    for(const char *t = targets; *t;) {
+        size_t n = strcspn(t, ",");
+        char tt[72];
+        snprintf(tt, sizeof tt, "%.*s", (int)(n < 71 ? n : 71), t);
+        if(fhir_type_is_resource(tt) && fhir_search_param_find(tt, rest_param)) candidates++;
+        t += n;
+        if(*t) t++;
+    }
+    if(candidates > 4) {
+        fhir_issues_add(is, "error", "invalid", NULL,
+                        "%s.%s could mean %zu resource types: name one, e.g. %s:Patient.%s", copy, rest, candidates,
+                        copy, rest);
+        return KITH_EINVAL;
+    }
     char *save = NULL;
     for(char *t = strtok_r(targets, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if(!fhir_type_is_resource(t)) continue;
