@@ -393,7 +393,7 @@ int cli_import(int argc, char **argv) {
     im->progress = !quiet && isatty(2);
     im->t0 = clock_mono_us();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    im->workers = cores > 1 ? (int)(cores - 1 > 16 ? 16 : cores - 1) : 1;
+    im->workers = cores > 1 ? (int)(cores > 16 ? 16 : cores) : 1; /* the writer mostly waits for them */
     kith_rc file_rc = KITH_OK;
     for(int i = optind; i < argc && !im->fatal; i++) {
         kith_rc r = import_file(im, argv[i]);
