@@ -7,8 +7,9 @@
  * parameter's kind: strings are normalised for prefix search, codes keep
  * their system, dates become time spans, numbers and quantities ranges as
  * wide as their written precision, references are split into type and id.
- * `resolve()` in expressions sees stubs made from reference strings, so
- * `subject.where(resolve() is Patient)` works without reading the store.
+ * `resolve()` in expressions sees stubs made from reference strings (the
+ * engine's resolve_stubs), so `subject.where(resolve() is Patient)` works
+ * without reading the store.
  * Thread-safe: compiled expressions are shared read-only.
  */
 #include "fhir/index.h"
@@ -510,38 +511,6 @@ static void index_item(fhir_index *ix, const fhir_search_param *p, const fhirpat
     }
 }
 
-/* ---- resolve() for indexing --------------------------------------------- */
-
-typedef struct stubs {
-    json_value **v;
-    size_t n, cap;
-    const json_value *resource;
-} stubs;
-
-static const json_value *resolve_stub(void *ctx, const char *reference) {
-    stubs *s = ctx;
-    if(reference && reference[0] == '#') {
-        json_value *contained = json_get(s->resource, "contained");
-        for(size_t i = 0; i < json_array_len(contained); i++) {
-            const char *id = str_of(json_array_at(contained, i), "id");
-            if(id && strcmp(id, reference + 1) == 0) return json_array_at(contained, i);
-        }
-        return NULL;
-    }
-    char type[72], id[72];
-    split_reference(reference, type, sizeof type, id, sizeof id);
-    if(!type[0]) return NULL;
-    json_value *stub = json_new_object();
-    json_set(stub, "resourceType", json_new_string(type));
-    json_set(stub, "id", json_new_string(id));
-    if(s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 8;
-        s->v = xrealloc(s->v, s->cap * sizeof *s->v);
-    }
-    s->v[s->n++] = stub;
-    return stub;
-}
-
 /* ---- composites --------------------------------------------------------- */
 
 /* Values of one component on a focus node, as rows in a scratch index. */
@@ -636,8 +605,9 @@ static void index_text(fhir_index *ix, const json_value *res) {
 /* ---- the resource ------------------------------------------------------- */
 
 kith_rc fhir_index_resource(const char *type, const json_value *res, fhir_index *ix) {
-    stubs st = {.resource = res};
-    fhirpath_env env = {.resolve = resolve_stub, .resolve_ctx = &st, .resolve_stubs = true, .as_filters = true};
+    /* resolve() finds contained resources, else a {resourceType, id} stub made from the
+     * reference, so `subject.where(resolve() is Patient)` needs no store read. */
+    fhirpath_env env = {.resolve_stubs = true, .as_filters = true};
     for(size_t i = 0;; i++) {
         const fhir_search_param *p = fhir_search_param_of(type, i);
         if(!p) break;
@@ -657,7 +627,5 @@ kith_rc fhir_index_resource(const char *type, const json_value *res, fhir_index 
         fhirpath_result_free(r);
     }
     index_text(ix, res);
-    for(size_t i = 0; i < st.n; i++) json_free(st.v[i]);
-    free(st.v);
     return KITH_OK;
 }
