@@ -457,25 +457,6 @@ static int page_row(void *ctx, const store_resource *r) {
     return 0;
 }
 
-static void page_link(buf *out, const http_request *req, const char *pid, const char *rel, const buf *used,
-                      const char *cursor) {
-    buf l = BUF_INIT;
-    buf_printf(&l, "%s/fhir/Patient/%s/$everything", req->base_url, pid);
-    char sep = '?';
-    if(used->len) {
-        buf_printf(&l, "?%s", buf_str(used));
-        sep = '&';
-    }
-    if(cursor) {
-        buf_printf(&l, "%c_page_after=", sep);
-        url_encode(&l, cursor);
-    }
-    buf_printf(out, "{\"relation\":\"%s\",\"url\":\"", rel);
-    buf_json_escape(out, buf_str(&l));
-    buf_puts(out, "\"}");
-    buf_free(&l);
-}
-
 static void add_used(buf *used, const char *name, const char *value) {
     if(used->len) buf_putc(used, '&');
     url_encode(used, name);
@@ -594,11 +575,10 @@ static void everything(store_conn *c, const http_request *req, http_response *re
         goto done;
     }
     buf_printf(&out, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":%lld,\"link\":[", (long long)total);
-    page_link(&out, req, pid, "self", &used, cursor);
-    if(p.more && count > 0) {
-        buf_putc(&out, ',');
-        page_link(&out, req, pid, "next", &used, p.last);
-    }
+    char path[128];
+    snprintf(path, sizeof path, "/fhir/Patient/%s/$everything", pid);
+    fhir_bundle_link(&out, true, "self", req->base_url, path, &used, "_page_after", cursor);
+    if(p.more && count > 0) fhir_bundle_link(&out, false, "next", req->base_url, path, &used, "_page_after", p.last);
     buf_puts(&out, "],\"entry\":[");
     buf_append(&out, entries.data, entries.len);
     if(ignored.n) {

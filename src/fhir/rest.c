@@ -397,12 +397,12 @@ static int bundle_entry(void *vctx, const store_resource *r) {
     return 0;
 }
 
-static void page_link(buf *out, const http_request *req, const char *path, const char *relation, const buf *params,
-                      const char *cursor_name, const char *cursor, bool first) {
+void fhir_bundle_link(buf *out, bool first, const char *relation, const char *base, const char *path,
+                      const buf *params, const char *cursor_name, const char *cursor) {
     if(!first) buf_putc(out, ',');
     buf_printf(out, "{\"relation\":\"%s\",\"url\":\"", relation);
     buf l = BUF_INIT;
-    buf_printf(&l, "%s%s", req->base_url, path);
+    buf_printf(&l, "%s%s", base, path);
     char sep = '?';
     if(params->len) {
         buf_printf(&l, "?%s", buf_str(params));
@@ -486,11 +486,12 @@ static void do_history(store_conn *c, const http_request *req, http_response *re
     buf_printf(&out, "{\"resourceType\":\"Bundle\",\"type\":\"history\",\"total\":%lld,\"link\":[", (long long)total);
     char cur[32];
     snprintf(cur, sizeof cur, "%lld", (long long)q.before_seq);
-    page_link(&out, req, buf_str(&path), "self", &used, "_page_before", q.before_seq ? cur : NULL, true);
+    fhir_bundle_link(&out, true, "self", req->base_url, buf_str(&path), &used, "_page_before",
+                     q.before_seq ? cur : NULL);
     if(b.n == (size_t)count && b.n > 0) {
         char next[32];
         snprintf(next, sizeof next, "%lld", (long long)b.last_seq);
-        page_link(&out, req, buf_str(&path), "next", &used, "_page_before", next, false);
+        fhir_bundle_link(&out, false, "next", req->base_url, buf_str(&path), &used, "_page_before", next);
     }
     buf_puts(&out, "],\"entry\":[");
     buf_append(&out, entries.data, entries.len);

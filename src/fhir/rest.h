@@ -32,6 +32,12 @@ void fhir_reply_error(http_response *res, int status, const char *code, const ch
     __attribute__((format(printf, 4, 5)));
 void fhir_method_not_allowed(http_response *res, const char *allow, const char *what);
 
+/* Append one Bundle link {"relation":..,"url":..} (after a comma unless
+ * first): the url is base + path, then the applied parameters `params`
+ * (already encoded), then cursor_name=cursor when cursor is non-NULL. */
+void fhir_bundle_link(buf *out, bool first, const char *relation, const char *base, const char *path,
+                      const buf *params, const char *cursor_name, const char *cursor);
+
 /* HTTP status for a kith_rc (the one place this mapping lives). */
 int fhir_rest_status_for(kith_rc rc);
 

@@ -22,6 +22,7 @@
 #include "base/mem.h"
 #include "base/url.h"
 #include "fhir/index.h"
+#include "fhir/rest.h"
 #include "fhir/model.h"
 #include "fhir/searchparam.h"
 #include "json/json.h"
@@ -852,26 +853,6 @@ static void write_entries(buf *out, const fhir_search *s, const page *p, const c
     }
 }
 
-static void link(buf *out, const char *relation, const char *base_url, const char *type, const buf *used,
-                 const char *cursor, bool first) {
-    if(!first) buf_putc(out, ',');
-    buf_printf(out, "{\"relation\":\"%s\",\"url\":\"", relation);
-    buf l = BUF_INIT;
-    buf_printf(&l, "%s/fhir/%s", base_url, type);
-    char sep = '?';
-    if(used->len) {
-        buf_printf(&l, "?%s", buf_str(used));
-        sep = '&';
-    }
-    if(cursor) {
-        buf_printf(&l, "%c_cursor=", sep);
-        url_encode(&l, cursor);
-    }
-    buf_json_escape(out, buf_str(&l));
-    buf_free(&l);
-    buf_puts(out, "\"}");
-}
-
 kith_rc fhir_search_bundle(store_conn *c, fhir_search *s, const char *base_url, buf *out, fhir_issues *issues) {
     page matches = {0}, included = {0};
     int64_t total = -1;
@@ -895,9 +876,11 @@ kith_rc fhir_search_bundle(store_conn *c, fhir_search *s, const char *base_url, 
     buf_puts(out, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\"");
     if(s->q.want_total) buf_printf(out, ",\"total\":%lld", (long long)total);
     buf_puts(out, ",\"link\":[");
-    link(out, "self", base_url, s->q.type, &s->used, s->q.cursor, true);
-    if(next) link(out, "next", base_url, s->q.type, &s->used, next, false);
-    if(prev) link(out, "previous", base_url, s->q.type, &s->used, prev, false);
+    char path[80];
+    snprintf(path, sizeof path, "/fhir/%s", s->q.type);
+    fhir_bundle_link(out, true, "self", base_url, path, &s->used, "_cursor", s->q.cursor);
+    if(next) fhir_bundle_link(out, false, "next", base_url, path, &s->used, "_cursor", next);
+    if(prev) fhir_bundle_link(out, false, "previous", base_url, path, &s->used, "_cursor", prev);
     buf_puts(out, "],\"entry\":[");
     bool first = true;
     write_entries(out, s, &matches, base_url, "match", &first);
