@@ -90,4 +90,15 @@ for (const r of rows) {
 out += `};
 const size_t fhir_search_param_count = ${rows.length};
 `;
+
+// The Patient compartment: for each resource type, the search parameters
+// that put it in a Patient's compartment (CompartmentDefinition-patient).
+const cd = JSON.parse(fs.readFileSync(path.join(dir, 'CompartmentDefinition-patient.json'), 'utf8'));
+const comp = cd.resource.filter((r) => r.param && r.param.length).sort((a, b) => (a.code < b.code ? -1 : 1));
+out += `
+const fhir_compartment_params fhir_patient_compartment_table[] = {
+${comp.map((r) => `    {${q(r.code)}, ${q(r.param.join(','))}},`).join('\n')}
+};
+const size_t fhir_patient_compartment_count = ${comp.length};
+`;
 process.stdout.write(out);

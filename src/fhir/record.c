@@ -113,7 +113,7 @@ kith_rc record_prepare(const char *type, const char *id, json_value *res, record
     p->body = json_to_text(res, &p->body_len);
     p->ix = (fhir_index)FHIR_INDEX_INIT;
     fhir_index_resource(type, res, &p->ix);
-    p->patient = fhir_patient_compartment(type, p->id, res);
+    p->patient = fhir_patient_compartment(type, p->id, p->ix.rows, p->ix.n);
     return KITH_OK;
 }
 
@@ -461,7 +461,7 @@ static int reindex_one(void *vctx, const store_resource *r) {
     if(!r->body || json_parse(r->body, r->body_len, &v, NULL, 0)) return 0;
     fhir_index ix = FHIR_INDEX_INIT;
     fhir_index_resource(r->type, v, &ix);
-    char *patient = fhir_patient_compartment(r->type, r->id, v);
+    char *patient = fhir_patient_compartment(r->type, r->id, ix.rows, ix.n);
     x->rc = store_replace_index(x->c, r->type, r->id, patient, ix.rows, ix.n);
     free(patient);
     fhir_index_free(&ix);

@@ -69,3 +69,17 @@ const char *fhir_sp_kind_name(fhir_sp_kind k) {
     }
     return "?";
 }
+
+const char *fhir_patient_compartment_params(const char *type) {
+    size_t lo = 0, hi = fhir_patient_compartment_count;
+    while(lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(fhir_patient_compartment_table[mid].type, type);
+        if(c == 0) return fhir_patient_compartment_table[mid].params;
+        if(c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}

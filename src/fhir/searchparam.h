@@ -44,6 +44,18 @@ typedef struct fhir_search_param {
 extern const fhir_search_param fhir_search_params[];
 extern const size_t fhir_search_param_count;
 
+/* The Patient compartment (R4 CompartmentDefinition-patient): the search
+ * parameters that put a resource of each type in a Patient's compartment,
+ * sorted by type. */
+typedef struct fhir_compartment_params {
+    const char *type;   /* "Observation" */
+    const char *params; /* "subject,performer": comma-separated, in the definition's order */
+} fhir_compartment_params;
+extern const fhir_compartment_params fhir_patient_compartment_table[];
+extern const size_t fhir_patient_compartment_count;
+/* The compartment parameters of type, or NULL if it has none. Borrowed, static. */
+const char *fhir_patient_compartment_params(const char *type);
+
 /* The parameter `code` for resource type `type` (its own or a common one);
  * NULL if none. Borrowed, static. */
 const fhir_search_param *fhir_search_param_find(const char *type, const char *code);
