@@ -496,10 +496,19 @@ static kith_rc sq_replace_index(store_conn *sc, const char *type, const char *id
                                 const store_index_row *rows, size_t nrows) {
     sq_conn *c = (sq_conn *)sc;
     int64_t rkey = 0;
-    (void)patient; /* kept on the resource row */
     kith_rc rc = rkey_of(c, type, id, &rkey);
     if(!rc) rc = delete_index(c, rkey);
     if(!rc) rc = insert_index(c, type, rkey, rows, nrows);
+    if(!rc) {
+        /* the Patient compartment is derived too: keep the resource row in step */
+        sqlite3_stmt *st = NULL;
+        if(sqlite3_prepare_v2(c->db, "UPDATE resource SET patient = ?1 WHERE rkey = ?2", -1, &st, NULL) != SQLITE_OK)
+            return KITH_ESTORE;
+        sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, rkey);
+        rc = sqlite3_step(st) == SQLITE_DONE ? KITH_OK : sq_err(c->db, SQLITE_ERROR);
+        sqlite3_finalize(st);
+    }
     return rc;
 }
 

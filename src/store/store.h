@@ -243,8 +243,9 @@ kith_rc store_history(store_conn *c, const store_history_query *q, store_history
 kith_rc store_list(store_conn *c, const char *type, const char *after_id, size_t count, store_history_fn fn,
                    void *ctx);
 
-/* Replace the search index rows of type/id (used to rebuild the index when
- * the way it is computed changes). Call inside store_begin. */
+/* Replace the search index rows and the Patient compartment of type/id
+ * (used to rebuild the index when the way it is computed changes). Call
+ * inside store_begin. */
 kith_rc store_replace_index(store_conn *c, const char *type, const char *id, const char *patient,
                             const store_index_row *rows, size_t nrows);
 /* Small settings kept in the database (e.g. "reindex" = "needed").
