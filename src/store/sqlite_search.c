@@ -336,6 +336,18 @@ static void match_cond(builder *b, store_ix_kind kind, const store_match *m, con
     }
 }
 
+/* "x.pid = ? AND (match OR match ...)" for the index rows of filter f. */
+static void index_rows_cond(builder *b, const store_query *q, const store_filter *f, const char *x, int depth) {
+    buf_printf(&b->sql, "%s.pid = ", x);
+    put_pid(b, q->type, f->param);
+    buf_puts(&b->sql, " AND (");
+    for(size_t i = 0; i < f->nors; i++) {
+        if(i) buf_puts(&b->sql, " OR ");
+        match_cond(b, f->kind, &f->ors[i], x, depth);
+    }
+    buf_puts(&b->sql, ")");
+}
+
 /* One AND filter, as a condition on resource alias r. */
 static void filter_cond(builder *b, const store_query *q, const store_filter *f, const char *r, int depth,
                         bool drives) {
@@ -421,17 +433,18 @@ static void filter_cond(builder *b, const store_query *q, const store_filter *f,
         return;
     }
     if(drives)
-        buf_printf(s, "%s%s.rkey IN (SELECT %s.rkey FROM %s %s WHERE %s.pid = ", f->negate ? "NOT " : "", r, x, t, x, x);
+        buf_printf(s, "%s%s.rkey IN (SELECT %s.rkey FROM %s %s WHERE ", f->negate ? "NOT " : "", r, x, t, x);
     else /* checked per candidate through the (rkey, pid) index */
-        buf_printf(s, "%sEXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey AND %s.pid = ", f->negate ? "NOT " : "", t,
-                   x, x, r, x);
-    put_pid(b, q->type, f->param);
-    buf_puts(s, " AND (");
-    for(size_t i = 0; i < f->nors; i++) {
-        if(i) buf_puts(s, " OR ");
-        match_cond(b, f->kind, &f->ors[i], x, depth);
-    }
-    buf_puts(s, "))");
+        buf_printf(s, "%sEXISTS (SELECT 1 FROM %s %s WHERE %s.rkey = %s.rkey AND ", f->negate ? "NOT " : "", t, x, x, r);
+    index_rows_cond(b, q, f, x, depth);
+    buf_puts(s, ")");
+}
+
+/* A plain filter: index rows of one parameter, matched without negation. */
+static bool plain_filter(const store_filter *f) {
+    return !f->has_type && !f->negate && f->kind != STORE_IX_TEXT && strcmp(f->param, "_id") != 0 &&
+           strcmp(f->param, "_list") != 0 &&
+           !(f->nors && (f->ors[0].op == STORE_OP_MISSING || f->ors[0].op == STORE_OP_PRESENT));
 }
 
 /* How narrow a filter usually is (lower: fewer matches). The narrowest
@@ -457,9 +470,6 @@ static int narrowness(const store_filter *f) {
 }
 
 static void where_clause(builder *b, const store_query *q, const char *r, int depth) {
-    buf_printf(&b->sql, "%s.rtype = ", r);
-    put_text(b, q->type);
-    buf_printf(&b->sql, " AND %s.deleted = 0", r);
     size_t driver = q->nfilters;
     int best = 1000;
     for(size_t i = 0; i < q->nfilters; i++) {
@@ -469,6 +479,12 @@ static void where_clause(builder *b, const store_query *q, const char *r, int de
             driver = i;
         }
     }
+    /* When the driving filter yields resource keys, "+" keeps SQLite from
+     * scanning every resource of the type through the (rtype, rid) index. */
+    bool by_key = driver < q->nfilters && (plain_filter(&q->filters[driver]) || q->filters[driver].kind == STORE_IX_TEXT);
+    buf_printf(&b->sql, "%s%s.rtype = ", by_key ? "+" : "", r);
+    put_text(b, q->type);
+    buf_printf(&b->sql, " AND %s.deleted = 0", r);
     for(size_t i = 0; i < q->nfilters; i++) {
         buf_puts(&b->sql, " AND ");
         filter_cond(b, q, &q->filters[i], r, depth, i == driver);
@@ -638,8 +654,15 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         }
     }
     if(q->want_total) {
-        buf_puts(&b->sql, "SELECT count(*) FROM resource r WHERE ");
-        where_clause(b, q, "r", 0);
+        if(q->nfilters == 1 && plain_filter(&q->filters[0])) {
+            /* Index rows exist only for current, live resources of their own type:
+             * one filter's total needs no look at the resources themselves. */
+            buf_printf(&b->sql, "SELECT count(DISTINCT x0.rkey) FROM %s x0 WHERE ", table_of(q->filters[0].kind));
+            index_rows_cond(b, q, &q->filters[0], "x0", 0);
+        } else {
+            buf_puts(&b->sql, "SELECT count(*) FROM resource r WHERE ");
+            where_clause(b, q, "r", 0);
+        }
         if((rc = b->rc)) goto done;
         st = cached_stmt(c, buf_str(&b->sql));
         if(!st) {
