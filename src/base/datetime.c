@@ -26,13 +26,13 @@ static int days_in(int y, int m) {
     return m == 2 && leap ? 29 : D[m - 1];
 }
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
-static long days_from_civil(int y, int m, int d) {
+/* Howard Hinnant's days-from-civil algorithm. */
+int64_t datetime_days_from_civil(int64_t y, int m, int d) {
     y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = y - era * 400;
-    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
 }
 
@@ -42,13 +42,13 @@ bool datetime_range(const char *s, double *lo, double *hi) {
     double frac = 0, width;
     if(!num(&p, 4, &y) || y < 1) return false;
     if(!*p) {
-        *lo = (double)days_from_civil(y, 1, 1) * 86400.0;
-        *hi = (double)days_from_civil(y + 1, 1, 1) * 86400.0 - 0.001;
+        *lo = (double)datetime_days_from_civil(y, 1, 1) * 86400.0;
+        *hi = (double)datetime_days_from_civil(y + 1, 1, 1) * 86400.0 - 0.001;
         return true;
     }
     if(*p++ != '-' || !num(&p, 2, &mo) || mo < 1 || mo > 12) return false;
     if(!*p) {
-        *lo = (double)days_from_civil(y, mo, 1) * 86400.0;
+        *lo = (double)datetime_days_from_civil(y, mo, 1) * 86400.0;
         *hi = *lo + days_in(y, mo) * 86400.0 - 0.001;
         return true;
     }
@@ -86,7 +86,7 @@ bool datetime_range(const char *s, double *lo, double *hi) {
         }
     }
     if(*p) return false;
-    *lo = (double)days_from_civil(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + se + frac - offset;
+    *lo = (double)datetime_days_from_civil(y, mo, d) * 86400.0 + h * 3600.0 + mi * 60.0 + se + frac - offset;
     *hi = *lo + width - 0.001;
     if(*hi < *lo) *hi = *lo;
     return true;

@@ -13,6 +13,11 @@
 /* Parse s (YYYY, YYYY-MM, YYYY-MM-DD, or with Thh:mm[:ss[.fff]][Z|+hh:mm]).
  * Returns false if s is not such a value (or names a day that does not exist). */
 bool datetime_range(const char *s, double *lo, double *hi);
+#include <stdint.h>
+
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1-12). */
+int64_t datetime_days_from_civil(int64_t y, int m, int d);
+
 /* secs as an instant with milliseconds in UTC (2026-11-26T09:30:00.000Z). */
 void datetime_format(double secs, char out[32]);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "base/mem.h"
+#include "base/datetime.h"
 #include "fhir/fhirpath_int.h"
 
 /* ---- arena ----------------------------------------------------------------- */
@@ -453,16 +454,6 @@ char *fp_dt_text(fp_arena *a, const fp_dt *d) {
     return fp_strndup(a, b, n);
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static void civil_from_days(int64_t z, int *y, int *m, int *d) {
     z += 719468;
     int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -478,7 +469,7 @@ static void civil_from_days(int64_t z, int *y, int *m, int *d) {
 
 /* Milliseconds since the epoch (dates) or since midnight (times). */
 static int64_t dt_millis(const fp_dt *d) {
-    int64_t days = d->kind == FP_TIME ? 0 : days_from_civil(d->y, d->mo, d->d);
+    int64_t days = d->kind == FP_TIME ? 0 : datetime_days_from_civil(d->y, d->mo, d->d);
     return ((days * 24 + d->h) * 60 + d->mi) * 60000 + (int64_t)d->s * 1000 + d->ms;
 }
 

@@ -371,6 +371,24 @@ static void fill_row(sqlite3_stmt *st, int first, store_resource *out) {
     out->seq = sqlite3_column_int64(st, first + 5);
 }
 
+/* Hand each row of st (rtype, rid, then fill_row's columns) to fn until it
+ * asks to stop; type, when given, stands for a query without an rtype column.
+ * Returns the last sqlite3_step result (SQLITE_ROW when fn stopped early). */
+static int emit_rows(sqlite3_stmt *st, const char *type, store_history_fn fn, void *ctx) {
+    int r;
+    int first = type ? 0 : 1; /* index of the rid column */
+    while((r = sqlite3_step(st)) == SQLITE_ROW) {
+        store_resource res = {0};
+        res.type = type ? xstrdup(type) : col_text(st, 0);
+        res.id = col_text(st, first);
+        fill_row(st, first + 1, &res);
+        int stop = fn(ctx, &res);
+        store_resource_free(&res);
+        if(stop) break;
+    }
+    return r;
+}
+
 static kith_rc sq_read(store_conn *sc, const char *type, const char *id, int64_t version, store_resource *out) {
     sq_conn *c = (sq_conn *)sc;
     sqlite3_stmt *st = c->st[version ? ST_READ_VER : ST_READ_CUR];
@@ -604,15 +622,7 @@ static kith_rc sq_history(store_conn *sc, const store_history_query *q, store_hi
     if(q->since) sqlite3_bind_text(st, 3, q->since, -1, SQLITE_STATIC);
     if(q->before_seq) sqlite3_bind_int64(st, 4, q->before_seq);
     sqlite3_bind_int64(st, 5, (sqlite3_int64)q->count);
-    while((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_resource res = {0};
-        res.type = col_text(st, 0);
-        res.id = col_text(st, 1);
-        fill_row(st, 2, &res);
-        int stop = fn(ctx, &res);
-        store_resource_free(&res);
-        if(stop) break;
-    }
+    r = emit_rows(st, NULL, fn, ctx);
     if(r != SQLITE_ROW && r != SQLITE_DONE) rc = sq_err(c->db, r);
 done:
     sqlite3_finalize(st);
@@ -627,15 +637,7 @@ static kith_rc sq_list(store_conn *sc, const char *type, const char *after_id, s
     sqlite3_bind_text(st, 2, after_id ? after_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)count);
     int r;
-    while((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_resource res = {0};
-        res.type = xstrdup(type);
-        res.id = col_text(st, 0);
-        fill_row(st, 1, &res);
-        int stop = fn(ctx, &res);
-        store_resource_free(&res);
-        if(stop) break;
-    }
+    r = emit_rows(st, type, fn, ctx);
     kith_rc rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? KITH_OK : sq_err(c->db, r);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -718,15 +720,7 @@ static kith_rc sq_scan(store_conn *sc, const store_scan_query *q, store_history_
     int k = scan_bind(st, q, true);
     if(q->limit) sqlite3_bind_int64(st, k, (sqlite3_int64)q->limit);
     int r;
-    while((r = sqlite3_step(st)) == SQLITE_ROW) {
-        store_resource res = {0};
-        res.type = col_text(st, 0);
-        res.id = col_text(st, 1);
-        fill_row(st, 2, &res);
-        int stop = fn(ctx, &res);
-        store_resource_free(&res);
-        if(stop) break;
-    }
+    r = emit_rows(st, NULL, fn, ctx);
     kith_rc rc = (r == SQLITE_ROW || r == SQLITE_DONE) ? KITH_OK : sq_err(c->db, r);
     sqlite3_finalize(st);
     return rc;
