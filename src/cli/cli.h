@@ -5,6 +5,7 @@
 #ifndef KITH_CLI_H
 #define KITH_CLI_H
 #include "base/rc.h"
+#include "store/store.h"
 
 #define KITH_VERSION "0.1.0"
 
@@ -25,5 +26,13 @@ int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_reindex(int argc, char **argv);
 int cli_fhirpath(int argc, char **argv);
+int cli_synth(int argc, char **argv);
+
+/* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on
+ * the loader (cld_import.c). c is the loader's connection, used to find
+ * people already held by NHS number. Returns KITH_EIO when the file cannot
+ * be read; bad rows are reported through the loader and skipped. */
+struct loader;
+kith_rc cli_import_cld(struct loader *l, store_conn *c, const char *file);
 
 #endif

@@ -8,28 +8,25 @@
  * the REST API (record.c): validated, versioned, indexed. A resource with an
  * id is written at that id (update or create), one without gets a new id.
  * Each bad line or entry is reported as `file:line: reason` and skipped;
- * the rest load. Writes are committed in batches; a batch holds only
- * resources that passed validation.
+ * the rest load. Loading the same file again changes nothing: a resource
+ * whose stored content is the same is left alone. The write path itself is
+ * loader.c; this file reads files and hands their resources to it.
  */
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
 
-#include "base/clock.h"
-#include "base/mem.h"
+#include "base/buf.h"
 #include "cli/cli.h"
-#include "fhir/record.h"
+#include "cli/loader.h"
 #include "json/json.h"
 #include "store/store.h"
 
 #define MAX_LINE (64u << 20)   /* a resource on one NDJSON line */
 #define MAX_FILE (1024u << 20) /* a whole JSON file */
-#define BATCH 2000
-#define MAX_TYPES 200
 
 static const char USAGE[] =
     "Usage: kith import [OPTIONS] FILE...\n"
@@ -37,269 +34,28 @@ static const char USAGE[] =
     "Load FHIR R4 resources into the database. Each FILE is NDJSON (one resource\n"
     "per line) or JSON (one resource, or a Bundle whose entries are loaded), and\n"
     "may be gzip-compressed. A resource with an id is stored at that id (a new\n"
-    "version if it exists); one without an id gets a new one.\n"
+    "version if it exists and its content differs; left alone if the same); one\n"
+    "without an id gets a new one. Importing the same file twice changes nothing.\n"
     "\n"
     "Every resource is validated. Bad ones are reported as FILE:LINE: reason and\n"
     "skipped; the rest load. Exit status 0 when all loaded, 1 when any was\n"
     "rejected, 2 for a bad command line, 3 when the database or a file failed.\n"
     "\n"
     "Options:\n"
-    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
-    "  --json      print the summary as JSON on standard output\n"
-    "  --quiet     no progress line and no per-resource messages\n"
-    "  -h, --help  show this help\n";
-
-typedef struct type_count {
-    char name[64];
-    long n;
-} type_count;
-
-/* One resource on its way in. */
-typedef struct item {
-    const char *file; /* borrowed (argv) */
-    long line;
-    char *text;       /* an NDJSON line to parse (owned), or NULL */
-    size_t len;
-    json_value *json; /* the resource; owned when parsed from text, else borrowed from a batch root */
-    bool owns_json;
-    record_prepared p;
-    bool prepared;
-    fhir_issues is;
-    kith_rc rc;
-    char msg[256];    /* reason for an early rejection */
-    char type[64];
-} item;
-
-/* Items read together; prepared on worker threads while the previous batch is written. */
-typedef struct batch {
-    item *v;
-    size_t n, cap;
-    json_value **roots; /* whole JSON files whose entries the items borrow */
-    size_t nroots;
-} batch;
-
-typedef struct importer {
-    store_conn *c;
-    long loaded, rejected, in_tx;
-    type_count types[MAX_TYPES];
-    size_t ntypes;
-    bool quiet, progress;
-    uint64_t t0, last_progress;
-    kith_rc fatal;
-    batch filling, ready;
-    int workers;
-} importer;
-
-static void count_type(importer *im, const char *type) {
-    for(size_t i = 0; i < im->ntypes; i++) {
-        if(strcmp(im->types[i].name, type) == 0) {
-            im->types[i].n++;
-            return;
-        }
-    }
-    if(im->ntypes < MAX_TYPES) {
-        snprintf(im->types[im->ntypes].name, sizeof im->types[0].name, "%s", type);
-        im->types[im->ntypes++].n = 1;
-    }
-}
-
-static void show_progress(importer *im, bool force) {
-    if(!im->progress) return;
-    uint64_t now = clock_mono_us();
-    if(!force && now - im->last_progress < 200000) return;
-    im->last_progress = now;
-    double secs = (double)(now - im->t0) / 1e6;
-    fprintf(stderr, "\r  %ld loaded, %ld rejected  (%.0f resources/s)   ", im->loaded, im->rejected,
-            secs > 0 ? (double)im->loaded / secs : 0.0);
-    if(force) fputc('\n', stderr);
-}
-
-static void reject(importer *im, const char *file, long line, const char *fmt, const char *detail) {
-    im->rejected++;
-    if(im->quiet) return;
-    if(im->progress) fputs("\r\033[K", stderr);
-    fprintf(stderr, "%s:%ld: ", file, line);
-    fprintf(stderr, fmt, detail);
-    fputc('\n', stderr);
-}
-
-/* ---- preparing (worker threads) ------------------------------------------ */
-
-static void prepare_item(item *it) {
-    if(it->text) {
-        if(json_parse(it->text, it->len, &it->json, it->msg, sizeof it->msg)) {
-            it->rc = KITH_EINVAL;
-            return;
-        }
-        it->owns_json = true;
-    }
-    const char *type = json_string(json_get(it->json, "resourceType"));
-    if(json_kind_of(it->json) != JSON_OBJECT || !type) {
-        snprintf(it->msg, sizeof it->msg, "not a FHIR resource (no resourceType)");
-        it->rc = KITH_EINVAL;
-        return;
-    }
-    snprintf(it->type, sizeof it->type, "%s", type);
-    const char *id = json_string(json_get(it->json, "id"));
-    if(id && !record_id_valid(id)) {
-        fhir_issues_add(&it->is, "error", "value", "id", "'%s' is not a valid FHIR id", id);
-        it->rc = KITH_EINVAL;
-        return;
-    }
-    it->rc = record_prepare(it->type, id, it->json, &it->p, &it->is);
-    it->prepared = it->rc == KITH_OK;
-}
-
-typedef struct worker {
-    pthread_t t;
-    batch *b;
-    size_t first, step;
-} worker;
-
-static void *prepare_run(void *arg) {
-    worker *w = arg;
-    for(size_t i = w->first; i < w->b->n; i += w->step) prepare_item(&w->b->v[i]);
-    return NULL;
-}
-
-/* ---- writing (the main thread) ------------------------------------------- */
-
-static void write_item(importer *im, item *it) {
-    if(it->rc) {
-        buf msg = BUF_INIT;
-        if(it->msg[0]) {
-            buf_puts(&msg, it->msg);
-        } else {
-            buf_printf(&msg, "%s rejected: ", it->type);
-            for(size_t i = 0; i < it->is.n && i < 5; i++)
-                buf_printf(&msg, "%s%s%s%s", i ? "; " : "", it->is.v[i].expression ? it->is.v[i].expression : "",
-                           it->is.v[i].expression ? ": " : "", it->is.v[i].diagnostics);
-            if(it->is.n > 5) buf_printf(&msg, "; and %zu more", it->is.n - 5);
-            if(it->is.n == 0) buf_puts(&msg, kith_rc_name(it->rc));
-        }
-        reject(im, it->file, it->line, "%s", buf_str(&msg));
-        buf_free(&msg);
-        return;
-    }
-    if(!im->in_tx) {
-        kith_rc rc = store_begin(im->c);
-        if(rc) {
-            im->fatal = rc;
-            return;
-        }
-    }
-    record_result r;
-    record_opts o = {.in_transaction = true};
-    kith_rc rc = record_update_prepared(im->c, &it->p, &o, &r, &it->is);
-    if(rc == KITH_OK) {
-        im->loaded++;
-        im->in_tx++;
-        count_type(im, it->type);
-        record_result_free(&r);
-        if(im->in_tx >= BATCH) {
-            im->fatal = store_commit(im->c);
-            im->in_tx = 0;
-        }
-    } else {
-        im->fatal = rc;
-    }
-    show_progress(im, false);
-}
-
-static void batch_clear(batch *b) {
-    for(size_t i = 0; i < b->n; i++) {
-        item *it = &b->v[i];
-        if(it->prepared) record_prepared_free(&it->p);
-        fhir_issues_free(&it->is);
-        if(it->owns_json) json_free(it->json);
-        free(it->text);
-    }
-    for(size_t i = 0; i < b->nroots; i++) json_free(b->roots[i]);
-    free(b->roots);
-    b->roots = NULL;
-    b->n = b->nroots = 0;
-}
-
-/* Prepare `filling` on worker threads while writing `ready`, then swap. */
-static void cycle(importer *im) {
-    worker w[16];
-    int nw = im->filling.n ? im->workers : 0;
-    for(int i = 0; i < nw; i++) {
-        w[i] = (worker){.b = &im->filling, .first = (size_t)i, .step = (size_t)nw};
-        if(pthread_create(&w[i].t, NULL, prepare_run, &w[i]) != 0) {
-            prepare_run(&w[i]); /* no thread: do it here */
-            w[i].t = 0;
-        }
-    }
-    for(size_t i = 0; i < im->ready.n && !im->fatal; i++) write_item(im, &im->ready.v[i]);
-    for(int i = 0; i < nw; i++)
-        if(w[i].t) pthread_join(w[i].t, NULL);
-    batch_clear(&im->ready);
-    batch t = im->ready;
-    im->ready = im->filling;
-    im->filling = t;
-}
-
-static item *add_item(importer *im, const char *file, long line) {
-    batch *b = &im->filling;
-    if(b->n == b->cap) {
-        b->cap = b->cap ? b->cap * 2 : 256;
-        b->v = xrealloc(b->v, b->cap * sizeof *b->v);
-    }
-    item *it = &b->v[b->n++];
-    memset(it, 0, sizeof *it);
-    it->file = file;
-    it->line = line;
-    it->is = (fhir_issues)FHIR_ISSUES_INIT;
-    return it;
-}
-
-static void maybe_cycle(importer *im) {
-    if(im->filling.n >= BATCH) cycle(im);
-}
-
-/* Queue an NDJSON line (copied); it is parsed on a worker thread. */
-static void queue_line(importer *im, const char *file, long line, const char *text, size_t len) {
-    item *it = add_item(im, file, line);
-    it->text = xstrndup(text, len);
-    it->len = len;
-    maybe_cycle(im);
-}
-
-/* A whole JSON file: a resource, or a Bundle whose entries are loaded. */
-static void queue_json_file(importer *im, const char *file, const char *text, size_t len) {
-    json_value *v = NULL;
-    char err[256];
-    if(json_parse(text, len, &v, err, sizeof err)) {
-        reject(im, file, 1, "%s", err);
-        return;
-    }
-    batch *b = &im->filling;
-    b->roots = xrealloc(b->roots, (b->nroots + 1) * sizeof *b->roots);
-    b->roots[b->nroots++] = v;
-    const char *type = json_string(json_get(v, "resourceType"));
-    json_value *entries = json_get(v, "entry");
-    const char *btype = json_string(json_get(v, "type"));
-    if(type && strcmp(type, "Bundle") == 0 && json_kind_of(entries) == JSON_ARRAY && btype &&
-       (strcmp(btype, "transaction") == 0 || strcmp(btype, "batch") == 0 || strcmp(btype, "collection") == 0 ||
-        strcmp(btype, "searchset") == 0)) {
-        for(size_t i = 0; i < json_array_len(entries); i++) {
-            json_value *r = json_get(json_array_at(entries, i), "resource");
-            if(r) add_item(im, file, 1)->json = r;
-        }
-    } else {
-        add_item(im, file, 1)->json = v;
-    }
-    /* the roots stay with this batch, so cycle only between files */
-    maybe_cycle(im);
-}
+    "  --db PATH      SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --format FMT   fhir (default): FHIR JSON, Bundle or NDJSON;\n"
+    "                 cld: an Adult Social Care Client Level Data (Release 1) CSV\n"
+    "                 extract, mapped to FHIR (see docs/social-care-cld.md)\n"
+    "  --json         print the summary as JSON on standard output\n"
+    "  --quiet        no progress line and no per-resource messages\n"
+    "  -h, --help     show this help\n";
 
 static bool ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static kith_rc import_file(importer *im, const char *file) {
+static kith_rc import_file(loader *l, const char *file) {
     gzFile gz = gzopen(file, "rb");
     if(!gz) {
         fprintf(stderr, "%s: cannot open: %m\n", file);
@@ -321,14 +77,14 @@ static kith_rc import_file(importer *im, const char *file) {
             if(!too_long && buf_append(&b, chunk, n)) too_long = true;
             if(!eol && !gzeof(gz)) continue;
             if(too_long) {
-                reject(im, file, line, "line longer than %s bytes", "67108864");
+                loader_reject(l, file, line, "line longer than 67108864 bytes");
             } else {
                 while(b.len && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == '\r')) b.data[--b.len] = '\0';
                 size_t k = 0;
                 while(k < b.len && (b.data[k] == ' ' || b.data[k] == '\t')) k++;
-                if(k < b.len) queue_line(im, file, line, b.data + k, b.len - k);
+                if(k < b.len) loader_add_text(l, file, line, b.data + k, b.len - k);
             }
-            if(im->fatal) break;
+            if(loader_failure(l)) break;
             buf_reset(&b);
             too_long = false;
             line++;
@@ -343,7 +99,14 @@ static kith_rc import_file(importer *im, const char *file) {
                 break;
             }
         }
-        if(!rc) queue_json_file(im, file, buf_str(&b), b.len);
+        if(!rc) {
+            json_value *doc = NULL;
+            char err[256];
+            if(json_parse(buf_str(&b), b.len, &doc, err, sizeof err))
+                loader_reject(l, file, 1, err);
+            else
+                loader_add_document(l, file, doc);
+        }
     }
     int errnum = 0;
     const char *gerr = gzerror(gz, &errnum);
@@ -358,10 +121,11 @@ static kith_rc import_file(importer *im, const char *file) {
 
 int cli_import(int argc, char **argv) {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"db", required_argument, NULL, 'd'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},    {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
     };
-    const char *db = NULL;
+    const char *db = NULL, *format = "fhir";
     bool as_json = false, quiet = false;
     int ch;
     optind = 1;
@@ -370,9 +134,15 @@ int cli_import(int argc, char **argv) {
         case 'd': db = optarg; break;
         case 'j': as_json = true; break;
         case 'q': quiet = true; break;
+        case 'f': format = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
+    }
+    bool cld = strcmp(format, "cld") == 0;
+    if(!cld && strcmp(format, "fhir") != 0) {
+        fprintf(stderr, "kith import: unknown --format '%s' (fhir or cld)\n\n%s", format, USAGE);
+        return CLI_EXIT_USAGE;
     }
     if(optind >= argc) {
         fprintf(stderr, "kith import: name at least one file\n\n%s", USAGE);
@@ -387,48 +157,26 @@ int cli_import(int argc, char **argv) {
         fprintf(stderr, "kith import: %s\n", err);
         return CLI_EXIT_FAILED;
     }
-    importer *im = xcalloc(1, sizeof *im);
-    im->c = store_conn_for_thread(st);
-    im->quiet = quiet;
-    im->progress = !quiet && isatty(2);
-    im->t0 = clock_mono_us();
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    im->workers = cores > 1 ? (int)(cores > 16 ? 16 : cores) : 1; /* the writer mostly waits for them */
+    store_conn *c = store_conn_for_thread(st);
+    loader_opts lo = {.quiet = quiet, .progress = !quiet && isatty(2), .skip_unchanged = true};
+    loader *l = loader_new(c, &lo);
     kith_rc file_rc = KITH_OK;
-    for(int i = optind; i < argc && !im->fatal; i++) {
-        kith_rc r = import_file(im, argv[i]);
+    for(int i = optind; i < argc && !loader_failure(l); i++) {
+        kith_rc r = cld ? cli_import_cld(l, c, argv[i]) : import_file(l, argv[i]);
         if(r && !file_rc) file_rc = r;
     }
-    /* write what is still queued: two cycles drain filling then ready */
-    if(!im->fatal) cycle(im);
-    if(!im->fatal) cycle(im);
-    if(!im->fatal && im->in_tx) im->fatal = store_commit(im->c);
-    if(im->fatal) store_rollback(im->c);
-    batch_clear(&im->filling);
-    batch_clear(&im->ready);
-    free(im->filling.v);
-    free(im->ready.v);
-    show_progress(im, true);
-    double secs = (double)(clock_mono_us() - im->t0) / 1e6;
-    if(as_json) {
-        printf("{\"loaded\":%ld,\"rejected\":%ld,\"seconds\":%.3f,\"types\":{", im->loaded, im->rejected, secs);
-        for(size_t i = 0; i < im->ntypes; i++) printf("%s\"%s\":%ld", i ? "," : "", im->types[i].name, im->types[i].n);
-        printf("}}\n");
-    } else {
-        printf("Loaded %ld resources, rejected %ld, in %.1f s (%.0f/s)\n", im->loaded, im->rejected, secs,
-               secs > 0 ? (double)im->loaded / secs : 0.0);
-        for(size_t i = 0; i < im->ntypes; i++) printf("  %-32s %ld\n", im->types[i].name, im->types[i].n);
-    }
+    kith_rc fatal = loader_finish(l);
+    loader_print_summary(l, as_json);
     int code = CLI_EXIT_OK;
-    if(im->fatal) {
-        fprintf(stderr, "kith import: stopped: %s (the current batch was rolled back)\n", kith_rc_name(im->fatal));
+    if(fatal) {
+        fprintf(stderr, "kith import: stopped: %s (the current batch was rolled back)\n", kith_rc_name(fatal));
         code = CLI_EXIT_FAILED;
     } else if(file_rc) {
         code = CLI_EXIT_FAILED;
-    } else if(im->rejected) {
+    } else if(loader_rejected(l)) {
         code = CLI_EXIT_REJECTED;
     }
-    free(im);
+    loader_free(l);
     store_close(st);
     return code;
 }

@@ -299,6 +299,25 @@ kith_rc record_update(store_conn *c, const char *type, const char *id, json_valu
     return rc;
 }
 
+/* True when the stored version cur holds what res holds, apart from
+ * meta.versionId and meta.lastUpdated. */
+static bool same_content(const store_resource *cur, const json_value *res) {
+    json_value *old = NULL;
+    if(!cur->body || json_parse(cur->body, cur->body_len, &old, NULL, 0)) return false;
+    json_value *fresh = json_copy(res);
+    json_value *metas[2] = {json_get(old, "meta"), json_get(fresh, "meta")};
+    for(int i = 0; i < 2; i++) {
+        if(json_kind_of(metas[i]) != JSON_OBJECT) continue;
+        json_remove(metas[i], "versionId");
+        json_remove(metas[i], "lastUpdated");
+        if(json_object_size(metas[i]) == 0) json_remove(i ? fresh : old, "meta");
+    }
+    bool same = json_equal(old, fresh);
+    json_free(old);
+    json_free(fresh);
+    return same;
+}
+
 kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_opts *o, record_result *out,
                                fhir_issues *issues) {
     static const record_opts none = {0};
@@ -310,8 +329,16 @@ kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_o
     kith_rc rr = store_read(c, p->type, p->id, 0, &cur);
     int64_t have = (rr == KITH_OK || rr == KITH_EGONE) ? cur.version : 0;
     bool live = rr == KITH_OK;
+    bool same = live && o->skip_unchanged && !o->if_match && same_content(&cur, p->res);
+    if(same) {
+        snprintf(out->id, sizeof out->id, "%s", p->id);
+        out->version = cur.version;
+        snprintf(out->last_updated, sizeof out->last_updated, "%s", cur.last_updated ? cur.last_updated : "");
+        out->unchanged = true;
+    }
     store_resource_free(&cur);
     if(rr != KITH_OK && rr != KITH_EGONE && rr != KITH_ENOTFOUND) return finish(c, o, rr);
+    if(same) return finish(c, o, KITH_OK);
     if(o->if_match) {
         int64_t want = etag_version(o->if_match);
         if(want < 0 || !live || want != have) {

@@ -23,11 +23,14 @@ typedef struct record_opts {
     const char *if_none_exist; /* conditional create: a query such as "identifier=sys|val", or NULL */
     bool in_transaction;       /* caller has called store_begin and will commit */
     const char *new_id;        /* record_create: use this id instead of a new one (NULL: new UUID) */
+    bool skip_unchanged;       /* record_update_prepared: write nothing when the current version has the
+                                  same content (all but meta.versionId and meta.lastUpdated) */
 } record_opts;
 
 typedef struct record_result {
     bool created;     /* a new resource (201) rather than a new version (200) */
-    bool unchanged;   /* conditional create found a match: nothing written */
+    bool unchanged;   /* conditional create found a match, or skip_unchanged found the same
+                         content: nothing written */
     char id[72];
     int64_t version;
     char last_updated[32];

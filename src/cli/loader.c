@@ -1,0 +1,335 @@
+/*
+ * loader.c — the bulk write path (see loader.h).
+ *
+ * Two batches alternate: `filling` collects queued items; when it holds
+ * BATCH items, worker threads prepare it (parse, validate, index: the
+ * expensive half of a write) while this thread writes `ready`, the batch
+ * prepared before it. Writes go through record_update_prepared, the same
+ * call the REST API's update makes, inside transactions of BATCH writes.
+ * Items own their text and trees; a Bundle's entries borrow from the
+ * document, which stays with the batch that holds them.
+ */
+#include "cli/loader.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/mem.h"
+#include "fhir/record.h"
+
+#define BATCH 2000
+#define MAX_TYPES 200
+#define MAX_WORKERS 16
+
+typedef struct type_count {
+    char name[64];
+    long n;
+} type_count;
+
+/* One resource on its way in. */
+typedef struct item {
+    const char *file; /* borrowed */
+    long line;
+    char *text;       /* JSON text to parse (owned), or NULL */
+    size_t len;
+    json_value *json; /* the resource; owned when owns_json, else borrowed from a batch document */
+    bool owns_json;
+    record_prepared p;
+    bool prepared;
+    fhir_issues is;
+    kith_rc rc;
+    char msg[256];    /* reason for an early rejection */
+    char type[64];
+} item;
+
+typedef struct batch {
+    item *v;
+    size_t n, cap;
+    json_value **docs; /* whole documents whose entries the items borrow */
+    size_t ndocs;
+} batch;
+
+struct loader {
+    store_conn *c;
+    loader_opts o;
+    long loaded, unchanged, rejected, in_tx;
+    type_count types[MAX_TYPES];
+    size_t ntypes;
+    uint64_t t0, last_progress;
+    kith_rc fatal;
+    batch filling, ready;
+    int workers;
+};
+
+loader *loader_new(store_conn *c, const loader_opts *o) {
+    loader *l = xcalloc(1, sizeof *l);
+    l->c = c;
+    if(o) l->o = *o;
+    l->t0 = clock_mono_us();
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    l->workers = cores > 1 ? (int)(cores > MAX_WORKERS ? MAX_WORKERS : cores) : 1; /* the writer mostly waits */
+    return l;
+}
+
+static void count_type(loader *l, const char *type) {
+    for(size_t i = 0; i < l->ntypes; i++) {
+        if(strcmp(l->types[i].name, type) == 0) {
+            l->types[i].n++;
+            return;
+        }
+    }
+    if(l->ntypes < MAX_TYPES) {
+        snprintf(l->types[l->ntypes].name, sizeof l->types[0].name, "%s", type);
+        l->types[l->ntypes++].n = 1;
+    }
+}
+
+static void show_progress(loader *l, bool force) {
+    if(!l->o.progress) return;
+    uint64_t now = clock_mono_us();
+    if(!force && now - l->last_progress < 200000) return;
+    l->last_progress = now;
+    double secs = (double)(now - l->t0) / 1e6;
+    fprintf(stderr, "\r  %ld loaded, %ld unchanged, %ld rejected  (%.0f resources/s)   ", l->loaded, l->unchanged,
+            l->rejected, secs > 0 ? (double)(l->loaded + l->unchanged) / secs : 0.0);
+    if(force) fputc('\n', stderr);
+}
+
+void loader_reject(loader *l, const char *file, long line, const char *reason) {
+    l->rejected++;
+    if(l->o.quiet) return;
+    if(l->o.progress) fputs("\r\033[K", stderr);
+    fprintf(stderr, "%s:%ld: %s\n", file, line, reason);
+}
+
+/* ---- preparing (worker threads) ------------------------------------------ */
+
+static void prepare_item(item *it) {
+    if(it->text) {
+        if(json_parse(it->text, it->len, &it->json, it->msg, sizeof it->msg)) {
+            it->rc = KITH_EINVAL;
+            return;
+        }
+        it->owns_json = true;
+    }
+    const char *type = json_string(json_get(it->json, "resourceType"));
+    if(json_kind_of(it->json) != JSON_OBJECT || !type) {
+        snprintf(it->msg, sizeof it->msg, "not a FHIR resource (no resourceType)");
+        it->rc = KITH_EINVAL;
+        return;
+    }
+    snprintf(it->type, sizeof it->type, "%s", type);
+    const char *id = json_string(json_get(it->json, "id"));
+    if(id && !record_id_valid(id)) {
+        fhir_issues_add(&it->is, "error", "value", "id", "'%s' is not a valid FHIR id", id);
+        it->rc = KITH_EINVAL;
+        return;
+    }
+    it->rc = record_prepare(it->type, id, it->json, &it->p, &it->is);
+    it->prepared = it->rc == KITH_OK;
+}
+
+typedef struct worker {
+    pthread_t t;
+    bool started;
+    batch *b;
+    size_t first, step;
+} worker;
+
+static void *prepare_run(void *arg) {
+    worker *w = arg;
+    for(size_t i = w->first; i < w->b->n; i += w->step) prepare_item(&w->b->v[i]);
+    return NULL;
+}
+
+/* ---- writing (the calling thread) ---------------------------------------- */
+
+static void reject_item(loader *l, item *it) {
+    buf msg = BUF_INIT;
+    if(it->msg[0]) {
+        buf_puts(&msg, it->msg);
+    } else {
+        buf_printf(&msg, "%s rejected: ", it->type);
+        for(size_t i = 0; i < it->is.n && i < 5; i++)
+            buf_printf(&msg, "%s%s%s%s", i ? "; " : "", it->is.v[i].expression ? it->is.v[i].expression : "",
+                       it->is.v[i].expression ? ": " : "", it->is.v[i].diagnostics);
+        if(it->is.n > 5) buf_printf(&msg, "; and %zu more", it->is.n - 5);
+        if(it->is.n == 0) buf_puts(&msg, kith_rc_name(it->rc));
+    }
+    loader_reject(l, it->file, it->line, buf_str(&msg));
+    buf_free(&msg);
+}
+
+static void write_item(loader *l, item *it) {
+    if(it->rc) {
+        reject_item(l, it);
+        return;
+    }
+    if(!l->in_tx) {
+        kith_rc rc = store_begin(l->c);
+        if(rc) {
+            l->fatal = rc;
+            return;
+        }
+    }
+    record_result r;
+    record_opts o = {.in_transaction = true, .skip_unchanged = l->o.skip_unchanged};
+    kith_rc rc = record_update_prepared(l->c, &it->p, &o, &r, &it->is);
+    if(rc) {
+        l->fatal = rc;
+        return;
+    }
+    if(r.unchanged) {
+        l->unchanged++;
+    } else {
+        l->loaded++;
+        count_type(l, it->type);
+    }
+    record_result_free(&r);
+    if(++l->in_tx >= BATCH) {
+        l->fatal = store_commit(l->c);
+        l->in_tx = 0;
+    }
+    show_progress(l, false);
+}
+
+static void batch_clear(batch *b) {
+    for(size_t i = 0; i < b->n; i++) {
+        item *it = &b->v[i];
+        if(it->prepared) record_prepared_free(&it->p);
+        fhir_issues_free(&it->is);
+        if(it->owns_json) json_free(it->json);
+        free(it->text);
+    }
+    for(size_t i = 0; i < b->ndocs; i++) json_free(b->docs[i]);
+    free(b->docs);
+    b->docs = NULL;
+    b->n = b->ndocs = 0;
+}
+
+/* Prepare `filling` on worker threads while writing `ready`, then swap. */
+static void cycle(loader *l) {
+    worker w[MAX_WORKERS];
+    int nw = l->filling.n ? l->workers : 0;
+    for(int i = 0; i < nw; i++) {
+        w[i] = (worker){.b = &l->filling, .first = (size_t)i, .step = (size_t)nw};
+        w[i].started = pthread_create(&w[i].t, NULL, prepare_run, &w[i]) == 0;
+        if(!w[i].started) prepare_run(&w[i]); /* no thread: do it here */
+    }
+    for(size_t i = 0; i < l->ready.n && !l->fatal; i++) write_item(l, &l->ready.v[i]);
+    for(int i = 0; i < nw; i++)
+        if(w[i].started) pthread_join(w[i].t, NULL);
+    batch_clear(&l->ready);
+    batch t = l->ready;
+    l->ready = l->filling;
+    l->filling = t;
+}
+
+static item *add_item(loader *l, const char *file, long line) {
+    batch *b = &l->filling;
+    if(b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->v = xrealloc(b->v, b->cap * sizeof *b->v);
+    }
+    item *it = &b->v[b->n++];
+    memset(it, 0, sizeof *it);
+    it->file = file;
+    it->line = line;
+    it->is = (fhir_issues)FHIR_ISSUES_INIT;
+    return it;
+}
+
+static void maybe_cycle(loader *l) {
+    if(l->filling.n >= BATCH && !l->fatal) cycle(l);
+}
+
+void loader_add_text(loader *l, const char *file, long line, const char *text, size_t len) {
+    item *it = add_item(l, file, line);
+    it->text = xstrndup(text, len);
+    it->len = len;
+    maybe_cycle(l);
+}
+
+void loader_add_json(loader *l, const char *file, long line, json_value *res) {
+    item *it = add_item(l, file, line);
+    it->json = res;
+    it->owns_json = true;
+    maybe_cycle(l);
+}
+
+void loader_add_document(loader *l, const char *file, json_value *doc) {
+    batch *b = &l->filling;
+    b->docs = xrealloc(b->docs, (b->ndocs + 1) * sizeof *b->docs);
+    b->docs[b->ndocs++] = doc;
+    const char *type = json_string(json_get(doc, "resourceType"));
+    json_value *entries = json_get(doc, "entry");
+    const char *btype = json_string(json_get(doc, "type"));
+    if(type && strcmp(type, "Bundle") == 0 && json_kind_of(entries) == JSON_ARRAY && btype &&
+       (strcmp(btype, "transaction") == 0 || strcmp(btype, "batch") == 0 || strcmp(btype, "collection") == 0 ||
+        strcmp(btype, "searchset") == 0)) {
+        for(size_t i = 0; i < json_array_len(entries); i++) {
+            json_value *r = json_get(json_array_at(entries, i), "resource");
+            if(r) add_item(l, file, 1)->json = r;
+        }
+    } else {
+        add_item(l, file, 1)->json = doc;
+    }
+    /* the document stays with this batch, so cycle only between documents */
+    maybe_cycle(l);
+}
+
+kith_rc loader_finish(loader *l) {
+    /* two cycles drain filling then ready */
+    if(!l->fatal) cycle(l);
+    if(!l->fatal) cycle(l);
+    if(!l->fatal && l->in_tx) l->fatal = store_commit(l->c);
+    if(l->fatal && l->in_tx) store_rollback(l->c);
+    l->in_tx = 0;
+    show_progress(l, true);
+    return l->fatal;
+}
+
+kith_rc loader_failure(const loader *l) {
+    return l->fatal;
+}
+
+long loader_loaded(const loader *l) {
+    return l->loaded;
+}
+
+long loader_unchanged(const loader *l) {
+    return l->unchanged;
+}
+
+long loader_rejected(const loader *l) {
+    return l->rejected;
+}
+
+void loader_print_summary(const loader *l, bool as_json) {
+    double secs = (double)(clock_mono_us() - l->t0) / 1e6;
+    if(as_json) {
+        printf("{\"loaded\":%ld,\"unchanged\":%ld,\"rejected\":%ld,\"seconds\":%.3f,\"types\":{", l->loaded,
+               l->unchanged, l->rejected, secs);
+        for(size_t i = 0; i < l->ntypes; i++) printf("%s\"%s\":%ld", i ? "," : "", l->types[i].name, l->types[i].n);
+        printf("}}\n");
+        return;
+    }
+    printf("Loaded %ld resources (%ld unchanged), rejected %ld, in %.1f s (%.0f/s)\n", l->loaded, l->unchanged,
+           l->rejected, secs, secs > 0 ? (double)(l->loaded + l->unchanged) / secs : 0.0);
+    for(size_t i = 0; i < l->ntypes; i++) printf("  %-32s %ld\n", l->types[i].name, l->types[i].n);
+}
+
+void loader_free(loader *l) {
+    if(!l) return;
+    if(l->in_tx) store_rollback(l->c);
+    batch_clear(&l->filling);
+    batch_clear(&l->ready);
+    free(l->filling.v);
+    free(l->ready.v);
+    free(l);
+}
