@@ -36,6 +36,35 @@ int64_t datetime_days_from_civil(int64_t y, int m, int d) {
     return era * 146097 + doe - 719468;
 }
 
+void datetime_civil_from_days(int64_t days, int *y, int *m, int *d) {
+    days += 719468;
+    int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+    int64_t doe = days - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+void datetime_format_day(int64_t days, char out[11]) {
+    int y, m, d;
+    datetime_civil_from_days(days, &y, &m, &d);
+    y = y < 0 ? 0 : y % 10000;
+    out[0] = (char)('0' + y / 1000);
+    out[1] = (char)('0' + y / 100 % 10);
+    out[2] = (char)('0' + y / 10 % 10);
+    out[3] = (char)('0' + y % 10);
+    out[4] = '-';
+    out[5] = (char)('0' + m / 10);
+    out[6] = (char)('0' + m % 10);
+    out[7] = '-';
+    out[8] = (char)('0' + d / 10);
+    out[9] = (char)('0' + d % 10);
+    out[10] = '\0';
+}
+
 bool datetime_range(const char *s, double *lo, double *hi) {
     const char *p = s;
     int y, mo = 1, d = 1, h = 0, mi = 0, se = 0;

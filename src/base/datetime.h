@@ -18,6 +18,11 @@ bool datetime_range(const char *s, double *lo, double *hi);
 /* Days from 1970-01-01 to the proleptic Gregorian date y-m-d (m 1-12). */
 int64_t datetime_days_from_civil(int64_t y, int m, int d);
 
+/* The inverse: the date days after 1970-01-01. */
+void datetime_civil_from_days(int64_t days, int *y, int *m, int *d);
+/* That date as YYYY-MM-DD. */
+void datetime_format_day(int64_t days, char out[11]);
+
 /* secs as an instant with milliseconds in UTC (2026-11-26T09:30:00.000Z). */
 void datetime_format(double secs, char out[32]);
 

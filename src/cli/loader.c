@@ -22,7 +22,8 @@
 #include "base/mem.h"
 #include "fhir/record.h"
 
-#define BATCH 2000
+#define BATCH 2000          /* resources prepared together */
+#define COMMIT_EVERY 20000  /* resources written per transaction */
 #define MAX_TYPES 200
 #define MAX_WORKERS 16
 
@@ -191,7 +192,7 @@ static void write_item(loader *l, item *it) {
         count_type(l, it->type);
     }
     record_result_free(&r);
-    if(++l->in_tx >= BATCH) {
+    if(++l->in_tx >= COMMIT_EVERY) {
         l->fatal = store_commit(l->c);
         l->in_tx = 0;
     }

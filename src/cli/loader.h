@@ -5,7 +5,7 @@
  * Resources are queued one at a time; queued ones are parsed, validated and
  * indexed on worker threads (one per CPU) while the previous batch is written
  * by the calling thread, which owns the store connection. Writes commit every
- * 2,000 resources. A resource with an id is written at that id; one without
+ * 20,000 resources. A resource with an id is written at that id; one without
  * gets a new id. Each bad resource is reported as `file:line: reason` on
  * standard error and skipped; the rest load. With skip_unchanged, a resource
  * whose stored current version already has the same content is left alone,

@@ -19,6 +19,7 @@ static const char USAGE[] =
     "  export     write current resources as NDJSON files, one per resource type\n"
     "  reindex    rebuild the search index from the stored resources\n"
     "  fhirpath   evaluate a FHIRPath expression against a resource (JSON)\n"
+    "  synth      generate a synthetic English place (people, care, social care)\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (and `kith COMMAND --help` for a command)\n"
@@ -58,6 +59,7 @@ int main(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     if(strcmp(argv[1], "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if(strcmp(argv[1], "synth") == 0) return cli_synth(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
     if(strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     if(strcmp(argv[1], "reindex") == 0) return cli_reindex(argc - 1, argv + 1);

@@ -55,6 +55,7 @@ enum {
     ST_DEL_URI,
     ST_DEL_COMPOSITE,
     ST_DEL_TEXT,
+    ST_DEL_PENDING_TEXT,
     ST_FIND_TOK_SYS,
     ST_FIND_TOK_ANY,
     ST_RKEY,
@@ -85,7 +86,12 @@ static const char *const SQL[ST_MAX] = {
     [ST_INS_URI] = "INSERT OR IGNORE INTO sp_uri(pid, uri, rkey) VALUES(?2, ?5, ?1)",
     [ST_INS_COMPOSITE] = "INSERT OR IGNORE INTO sp_composite(pid, b, a, c, lo, hi, rkey) "
                          "VALUES(?2, ?6, ?5, ?7, ?8, ?9, ?1)",
-    [ST_INS_TEXT] = "INSERT INTO sp_text(rowid, narrative, content) VALUES(?1, ?5, ?6)",
+    /* Full text goes to sp_text (FTS5) only at commit, through temp tables: FTS5
+     * writes its pending terms to disk at every statement of a transaction
+     * that has touched it, which made bulk loads several times slower and
+     * the index fragmented. So text written in a transaction is not found
+     * by _text or _content until it commits. */
+    [ST_INS_TEXT] = "INSERT OR REPLACE INTO temp.pending_text(rkey, narrative, content) VALUES(?1, ?5, ?6)",
     [ST_DEL_STRING] = "DELETE FROM sp_string WHERE rkey = ?1",
     [ST_DEL_TOKEN] = "DELETE FROM sp_token WHERE rkey = ?1",
     [ST_DEL_DATE] = "DELETE FROM sp_date WHERE rkey = ?1",
@@ -94,7 +100,8 @@ static const char *const SQL[ST_MAX] = {
     [ST_DEL_REFERENCE] = "DELETE FROM sp_reference WHERE rkey = ?1",
     [ST_DEL_URI] = "DELETE FROM sp_uri WHERE rkey = ?1",
     [ST_DEL_COMPOSITE] = "DELETE FROM sp_composite WHERE rkey = ?1",
-    [ST_DEL_TEXT] = "DELETE FROM sp_text WHERE rowid = ?1",
+    [ST_DEL_TEXT] = "INSERT OR IGNORE INTO temp.pending_text_del(rkey) VALUES(?1)",
+    [ST_DEL_PENDING_TEXT] = "DELETE FROM temp.pending_text WHERE rkey = ?1",
     [ST_FIND_TOK_SYS] = "SELECT DISTINCT r.rid FROM sp_token x JOIN resource r ON r.rkey = x.rkey WHERE x.pid = ?1 "
                         "AND x.code = ?2 AND x.system = ?3 AND r.deleted = 0 LIMIT ?4",
     [ST_FIND_TOK_ANY] = "SELECT DISTINCT r.rid FROM sp_token x JOIN resource r ON r.rkey = x.rkey WHERE x.pid = ?1 "
@@ -112,6 +119,7 @@ typedef struct sq_conn {
     sqlite3 *db;
     sqlite3_stmt *st[ST_MAX];
     bool in_tx;
+    bool text_pending;    /* temp.pending_text(_del) hold rows for sp_text */
     sq_stmt_cache *cache; /* dynamic search statements (sqlite_search.c) */
 } sq_conn;
 
@@ -289,6 +297,11 @@ static kith_rc sq_connect(void *state, store_conn **out) {
     sq_conn *c = xcalloc(1, sizeof *c);
     if(sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) goto fail;
     if(sq_configure(c->db, s->full, s->cache_mb, NULL, 0)) goto fail;
+    if(sqlite3_exec(c->db,
+                    "CREATE TEMP TABLE IF NOT EXISTS pending_text(rkey INTEGER PRIMARY KEY, narrative, content);"
+                    "CREATE TEMP TABLE IF NOT EXISTS pending_text_del(rkey INTEGER PRIMARY KEY);",
+                    NULL, NULL, NULL) != SQLITE_OK)
+        goto fail;
     for(int i = 0; i < ST_MAX; i++)
         if(sqlite3_prepare_v3(c->db, SQL[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i], NULL) != SQLITE_OK) goto fail;
     *out = (store_conn *)c;
@@ -321,9 +334,27 @@ static kith_rc sq_begin(store_conn *sc) {
     return rc;
 }
 
+/* Move the transaction's full-text rows into sp_text: one statement each way,
+ * so FTS5 writes its segments once. */
+static kith_rc flush_text(sq_conn *c) {
+    if(!c->text_pending) return KITH_OK;
+    c->text_pending = false;
+    return sq_exec(c, "DELETE FROM sp_text WHERE rowid IN (SELECT rkey FROM temp.pending_text_del);"
+                      "INSERT INTO sp_text(rowid, narrative, content) SELECT rkey, narrative, content "
+                      "FROM temp.pending_text ORDER BY rkey;"
+                      "DELETE FROM temp.pending_text; DELETE FROM temp.pending_text_del;");
+}
+
+/* After a write: outside a transaction it has already committed, so flush now. */
+static kith_rc text_written(sq_conn *c) {
+    c->text_pending = true;
+    return sqlite3_get_autocommit(c->db) ? flush_text(c) : KITH_OK;
+}
+
 static kith_rc sq_commit(store_conn *sc) {
     sq_conn *c = (sq_conn *)sc;
-    kith_rc rc = sq_exec(c, "COMMIT");
+    kith_rc rc = flush_text(c);
+    if(!rc) rc = sq_exec(c, "COMMIT");
     if(rc) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     }
@@ -338,6 +369,7 @@ static kith_rc sq_rollback(store_conn *sc) {
         return KITH_OK;
     }
     c->in_tx = false;
+    c->text_pending = false; /* the temp tables roll back too */
     return sq_exec(c, "ROLLBACK");
 }
 
@@ -436,6 +468,11 @@ static kith_rc delete_index(sq_conn *c, int64_t rkey) {
         sqlite3_bind_int64(st, 1, rkey);
         rc = step_done(c, st);
     }
+    if(!rc) {
+        sqlite3_stmt *st = c->st[ST_DEL_PENDING_TEXT];
+        sqlite3_bind_int64(st, 1, rkey);
+        rc = step_done(c, st);
+    }
     return rc;
 }
 
@@ -507,6 +544,7 @@ static kith_rc sq_write(store_conn *sc, const store_put *p) {
     if(r != SQLITE_DONE || !rkey) return sq_err(c->db, r);
     if(p->version > 1) rc = delete_index(c, rkey); /* an earlier version may have rows */
     if(!rc) rc = insert_index(c, p->type, rkey, p->rows, p->nrows);
+    if(!rc) rc = text_written(c);
     return rc;
 }
 
@@ -517,6 +555,7 @@ static kith_rc sq_replace_index(store_conn *sc, const char *type, const char *id
     kith_rc rc = rkey_of(c, type, id, &rkey);
     if(!rc) rc = delete_index(c, rkey);
     if(!rc) rc = insert_index(c, type, rkey, rows, nrows);
+    if(!rc) rc = text_written(c);
     if(!rc) {
         /* the Patient compartment is derived too: keep the resource row in step */
         sqlite3_stmt *st = NULL;
