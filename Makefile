@@ -23,7 +23,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench bench-search fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
+.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -103,6 +103,9 @@ bench: bin/kith
 
 bench-search: bin/kith
 	bench/search/run.sh
+
+bench-synth: bin/kith
+	bench/synth/run.sh
 
 clean:
 	rm -rf build bin

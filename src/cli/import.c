@@ -159,7 +159,7 @@ int cli_import(int argc, char **argv) {
     }
     store_conn *c = store_conn_for_thread(st);
     loader_opts lo = {.quiet = quiet, .progress = !quiet && isatty(2), .skip_unchanged = true};
-    loader *l = loader_new(c, &lo);
+    loader *l = loader_new(st, &lo);
     kith_rc file_rc = KITH_OK;
     for(int i = optind; i < argc && !loader_failure(l); i++) {
         kith_rc r = cld ? cli_import_cld(l, c, argv[i]) : import_file(l, argv[i]);

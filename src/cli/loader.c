@@ -1,13 +1,21 @@
 /*
  * loader.c — the bulk write path (see loader.h).
  *
- * Two batches alternate: `filling` collects queued items; when it holds
- * BATCH items, worker threads prepare it (parse, validate, index: the
- * expensive half of a write) while this thread writes `ready`, the batch
- * prepared before it. Writes go through record_update_prepared, the same
- * call the REST API's update makes, inside transactions of BATCH writes.
- * Items own their text and trees; a Bundle's entries borrow from the
- * document, which stays with the batch that holds them.
+ * A pipeline of three stages on their own threads. The caller fills a
+ * batch; when it holds BATCH items it is handed to the pipeline thread
+ * (the caller waits only if the previous hand-over has not been taken yet).
+ * The pipeline thread has worker threads prepare the new batch (parse,
+ * validate, index: the expensive half of a write) while it writes the batch
+ * prepared before it, through record_update_prepared (the call the REST
+ * API's update makes), on a store connection of its own, in transactions of
+ * COMMIT_EVERY writes. So reading or generating, preparing and writing all
+ * overlap. Items own their text and trees; a Bundle's entries borrow from
+ * the document, which stays with the batch that holds them.
+ *
+ * Shared between the caller and the pipeline thread, under mu: the
+ * hand-over slot, the closing flag and the rejected count. `fatal` is
+ * atomic. The rest belongs to the pipeline thread while it runs and to the
+ * caller once loader_finish has joined it.
  */
 #include "cli/loader.h"
 
@@ -56,21 +64,35 @@ typedef struct batch {
 } batch;
 
 struct loader {
-    store_conn *c;
+    store *st;
+    store_conn *c; /* the pipeline thread's connection */
     loader_opts o;
     long loaded, unchanged, rejected, in_tx;
     type_count types[MAX_TYPES];
     size_t ntypes;
     uint64_t t0, last_progress;
-    kith_rc fatal;
-    batch filling, ready;
+    _Atomic int fatal; /* a kith_rc */
+    batch *filling;    /* the caller's */
+    batch *handed;     /* full, waiting for the pipeline thread (under mu) */
+    bool closing;      /* no more batches until the next start (under mu) */
+    bool running;      /* the pipeline thread exists (caller's view) */
+    pthread_t pipe;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
     int workers;
 };
 
-loader *loader_new(store_conn *c, const loader_opts *o) {
+static batch *batch_new(void) {
+    return xcalloc(1, sizeof(batch));
+}
+
+loader *loader_new(store *st, const loader_opts *o) {
     loader *l = xcalloc(1, sizeof *l);
-    l->c = c;
+    l->st = st;
     if(o) l->o = *o;
+    l->filling = batch_new();
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
     l->t0 = clock_mono_us();
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     l->workers = cores > 1 ? (int)(cores > MAX_WORKERS ? MAX_WORKERS : cores) : 1; /* the writer mostly waits */
@@ -102,10 +124,14 @@ static void show_progress(loader *l, bool force) {
 }
 
 void loader_reject(loader *l, const char *file, long line, const char *reason) {
+    pthread_mutex_lock(&l->mu);
     l->rejected++;
+    pthread_mutex_unlock(&l->mu);
     if(l->o.quiet) return;
-    if(l->o.progress) fputs("\r\033[K", stderr);
-    fprintf(stderr, "%s:%ld: %s\n", file, line, reason);
+    buf msg = BUF_INIT; /* one write, so lines from the two threads do not mix */
+    buf_printf(&msg, "%s%s:%ld: %s\n", l->o.progress ? "\r\033[K" : "", file, line, reason);
+    fputs(buf_str(&msg), stderr);
+    buf_free(&msg);
 }
 
 /* ---- preparing (worker threads) ------------------------------------------ */
@@ -138,13 +164,27 @@ static void prepare_item(item *it) {
 typedef struct worker {
     pthread_t t;
     bool started;
-    batch *b;
+    batch *b;      /* to prepare */
+    batch *done;   /* written: its items are freed here, off the writer thread (may be NULL) */
     size_t first, step;
 } worker;
 
+static void item_free(item *it) {
+    if(it->prepared) record_prepared_free(&it->p);
+    fhir_issues_free(&it->is);
+    if(it->owns_json) json_free(it->json);
+    free(it->text);
+    it->prepared = it->owns_json = false;
+    it->text = NULL;
+    it->is = (fhir_issues)FHIR_ISSUES_INIT;
+}
+
 static void *prepare_run(void *arg) {
     worker *w = arg;
-    for(size_t i = w->first; i < w->b->n; i += w->step) prepare_item(&w->b->v[i]);
+    if(w->done)
+        for(size_t i = w->first; i < w->done->n; i += w->step) item_free(&w->done->v[i]);
+    if(w->b)
+        for(size_t i = w->first; i < w->b->n; i += w->step) prepare_item(&w->b->v[i]);
     return NULL;
 }
 
@@ -200,39 +240,89 @@ static void write_item(loader *l, item *it) {
 }
 
 static void batch_clear(batch *b) {
-    for(size_t i = 0; i < b->n; i++) {
-        item *it = &b->v[i];
-        if(it->prepared) record_prepared_free(&it->p);
-        fhir_issues_free(&it->is);
-        if(it->owns_json) json_free(it->json);
-        free(it->text);
-    }
+    for(size_t i = 0; i < b->n; i++) item_free(&b->v[i]);
     for(size_t i = 0; i < b->ndocs; i++) json_free(b->docs[i]);
     free(b->docs);
     b->docs = NULL;
     b->n = b->ndocs = 0;
 }
 
-/* Prepare `filling` on worker threads while writing `ready`, then swap. */
-static void cycle(loader *l) {
-    worker w[MAX_WORKERS];
-    int nw = l->filling.n ? l->workers : 0;
+/* Free done's items and prepare b's on worker threads (either may be NULL). */
+static int start_workers(loader *l, batch *b, batch *done, worker *w) {
+    int nw = (b && b->n) || (done && done->n) ? l->workers : 0;
     for(int i = 0; i < nw; i++) {
-        w[i] = (worker){.b = &l->filling, .first = (size_t)i, .step = (size_t)nw};
+        w[i] = (worker){.b = b, .done = done, .first = (size_t)i, .step = (size_t)nw};
         w[i].started = pthread_create(&w[i].t, NULL, prepare_run, &w[i]) == 0;
         if(!w[i].started) prepare_run(&w[i]); /* no thread: do it here */
     }
-    for(size_t i = 0; i < l->ready.n && !l->fatal; i++) write_item(l, &l->ready.v[i]);
+    return nw;
+}
+
+static void join_workers(worker *w, int nw) {
     for(int i = 0; i < nw; i++)
         if(w[i].started) pthread_join(w[i].t, NULL);
-    batch_clear(&l->ready);
-    batch t = l->ready;
-    l->ready = l->filling;
-    l->filling = t;
+}
+
+static void batch_free(batch *b) {
+    if(!b) return;
+    batch_clear(b);
+    free(b->v);
+    free(b);
+}
+
+/* The pipeline thread: take each handed batch, prepare it while writing the
+ * one before, until closing; then commit what is written. */
+static void *pipeline_run(void *arg) {
+    loader *l = arg;
+    l->c = store_conn_for_thread(l->st);
+    if(!l->c) l->fatal = KITH_ESTORE;
+    batch *ready = NULL, *done = NULL;
+    for(;;) {
+        pthread_mutex_lock(&l->mu);
+        while(!l->handed && !l->closing) pthread_cond_wait(&l->cv, &l->mu);
+        batch *next = l->handed;
+        l->handed = NULL;
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        worker w[MAX_WORKERS];
+        int nw = start_workers(l, next, done, w);
+        if(ready)
+            for(size_t i = 0; i < ready->n && !l->fatal; i++) write_item(l, &ready->v[i]);
+        join_workers(w, nw);
+        batch_free(done); /* its items are already freed */
+        done = ready;
+        ready = next;
+        if(!ready) break; /* closing, and everything handed over is written */
+    }
+    batch_free(done);
+    if(!l->fatal && l->in_tx) l->fatal = store_commit(l->c);
+    if(l->fatal && l->in_tx) store_rollback(l->c);
+    l->in_tx = 0;
+    store_thread_release(l->st);
+    l->c = NULL;
+    return NULL;
+}
+
+/* Hand the caller's full batch to the pipeline thread (starting it if need be). */
+static void hand_over(loader *l) {
+    if(!l->running) {
+        l->closing = false;
+        if(pthread_create(&l->pipe, NULL, pipeline_run, l) != 0) {
+            l->fatal = KITH_EINTERNAL;
+            return;
+        }
+        l->running = true;
+    }
+    pthread_mutex_lock(&l->mu);
+    while(l->handed) pthread_cond_wait(&l->cv, &l->mu);
+    l->handed = l->filling;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    l->filling = batch_new();
 }
 
 static item *add_item(loader *l, const char *file, long line) {
-    batch *b = &l->filling;
+    batch *b = l->filling;
     if(b->n == b->cap) {
         b->cap = b->cap ? b->cap * 2 : 256;
         b->v = xrealloc(b->v, b->cap * sizeof *b->v);
@@ -246,7 +336,7 @@ static item *add_item(loader *l, const char *file, long line) {
 }
 
 static void maybe_cycle(loader *l) {
-    if(l->filling.n >= BATCH && !l->fatal) cycle(l);
+    if(l->filling->n >= BATCH && !l->fatal) hand_over(l);
 }
 
 void loader_add_text(loader *l, const char *file, long line, const char *text, size_t len) {
@@ -264,7 +354,7 @@ void loader_add_json(loader *l, const char *file, long line, json_value *res) {
 }
 
 void loader_add_document(loader *l, const char *file, json_value *doc) {
-    batch *b = &l->filling;
+    batch *b = l->filling;
     b->docs = xrealloc(b->docs, (b->ndocs + 1) * sizeof *b->docs);
     b->docs[b->ndocs++] = doc;
     const char *type = json_string(json_get(doc, "resourceType"));
@@ -285,18 +375,22 @@ void loader_add_document(loader *l, const char *file, json_value *doc) {
 }
 
 kith_rc loader_finish(loader *l) {
-    /* two cycles drain filling then ready */
-    if(!l->fatal) cycle(l);
-    if(!l->fatal) cycle(l);
-    if(!l->fatal && l->in_tx) l->fatal = store_commit(l->c);
-    if(l->fatal && l->in_tx) store_rollback(l->c);
-    l->in_tx = 0;
+    if(l->filling->n && !l->fatal) hand_over(l);
+    if(l->running) {
+        pthread_mutex_lock(&l->mu);
+        l->closing = true;
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->pipe, NULL);
+        l->running = false;
+    }
+    batch_clear(l->filling);
     show_progress(l, true);
-    return l->fatal;
+    return (kith_rc)l->fatal;
 }
 
 kith_rc loader_failure(const loader *l) {
-    return l->fatal;
+    return (kith_rc)l->fatal;
 }
 
 long loader_loaded(const loader *l) {
@@ -327,10 +421,9 @@ void loader_print_summary(const loader *l, bool as_json) {
 
 void loader_free(loader *l) {
     if(!l) return;
-    if(l->in_tx) store_rollback(l->c);
-    batch_clear(&l->filling);
-    batch_clear(&l->ready);
-    free(l->filling.v);
-    free(l->ready.v);
+    loader_finish(l);
+    batch_free(l->filling);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
     free(l);
 }

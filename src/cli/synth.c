@@ -58,7 +58,7 @@ static const char USAGE[] =
     "beside the data. docs/synthetic-place.md describes the model in full.\n"
     "\n"
     "Options:\n"
-    "  --people N              residents at the start (1 to 909090)\n"
+    "  --people N              residents at the start (1 to 909091)\n"
     "  --seed S                random seed (default 1)\n"
     "  --db PATH               load into this SQLite database [KITH_DB]; the CLD and\n"
     "                          ground-truth files go to PATH.synth/ unless --out is given\n"
@@ -246,6 +246,11 @@ int cli_synth(int argc, char **argv) {
         cfg.programme_day = datetime_days_from_civil(y + 1, m, d);
     }
 
+    char err[512] = "";
+    if(synth_config_check(&cfg, err, sizeof err)) {
+        fprintf(stderr, "kith synth: %s\n", err);
+        return CLI_EXIT_USAGE;
+    }
     synth_out o = {.dir = dir, .show_progress = !quiet && isatty(2), .t0 = clock_mono_us()};
     char files_dir[4096];
     if(dir) snprintf(files_dir, sizeof files_dir, "%s", dir);
@@ -267,14 +272,13 @@ int cli_synth(int argc, char **argv) {
         }
         c = store_conn_for_thread(st);
         loader_opts lo = {.quiet = false, .progress = false, .skip_unchanged = true};
-        o.l = loader_new(c, &lo);
+        o.l = loader_new(st, &lo);
     }
     if(!quiet)
         fprintf(stderr, "Generating %ld people (seed %llu) into %s%s%s\n", cfg.people, (unsigned long long)cfg.seed,
                 db ? db : "", db && dir ? " and " : "", dir ? dir : "");
     synth_sink sink = {.ctx = &o, .write = out_write, .progress = out_progress};
     synth_rates rates;
-    char err[512] = "";
     kith_rc rc = synth_run(&cfg, &sink, &rates, err, sizeof err);
     if(rc == KITH_EINVAL) {
         fprintf(stderr, "kith synth: %s\n", err);

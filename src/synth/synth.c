@@ -84,8 +84,8 @@ static void csv_field(buf *b, const char *s, int first) {
 
 typedef struct person {
     long n;
-    char id[24];
-    char nhs[16];
+    char id[32];
+    char nhs[32];
     int sex, ethnic, group, decile, neighbourhood;
     long practice;
     int64_t birth_day, death_day;
@@ -129,7 +129,7 @@ static double logistic(double x) {
 
 static double condition_probability(const synth_condition *c, int age, double z, int sex) {
     double lo = log(c->p70 / (1.0 - c->p70)) + c->age_slope * (age - 70) / 10.0 + c->frailty_load * z;
-    if(c == &synth_conditions[C_URINARY_SYSTEM] && sex == SEX_FEMALE) lo -= 2.0;
+    if(c == &synth_conditions[C_URINARY_SYSTEM] && sex == SEX_FEMALE) return 0; /* coded as prostatic hyperplasia */
     if(c == &synth_conditions[C_OSTEOPOROSIS] && sex == SEX_MALE) lo -= 1.2;
     return logistic(lo);
 }
@@ -194,6 +194,13 @@ static void emit_condition(synth_gen *g, person *p, int k) {
     const synth_condition *c = &synth_conditions[k];
     char onset[11];
     synth_day(p->onset[k], onset);
+    synth_condition asthma;
+    if(k == C_RESPIRATORY_DISEASE && age_on(p, p->onset[k]) < 40) { /* young: asthma rather than COPD */
+        asthma = *c;
+        asthma.code = "195967001";
+        asthma.display = "Asthma";
+        c = &asthma;
+    }
     buf_printf(&g->b,
                "{\"resourceType\":\"Condition\",\"id\":\"cond-%ld-%ld\",\"clinicalStatus\":{\"coding\":[{\"system\":"
                "\"http://terminology.hl7.org/CodeSystem/condition-clinical\",\"code\":\"active\"}]},"
@@ -553,6 +560,10 @@ static void start_long_term(person *p, synth_rng *r, int kind, int64_t day) {
 /* End the long-term service (if any) on day, writing its Service row. */
 static void end_long_term(synth_gen *g, person *p, int64_t day) {
     if(!p->care) return;
+    if(day != NO_DAY && day < p->care_start) { /* stopped before it began: cancelled, and CLD leaves those out */
+        p->care = 0;
+        return;
+    }
     cld_event ev = {0};
     if(p->care == 1) {
         ev.service_type = "Long Term Support: Community";
@@ -621,8 +632,8 @@ static void person_make(synth_gen *g, person *p, synth_rng *r, long n) {
     memset(p, 0, sizeof *p);
     p->n = n;
     snprintf(p->id, sizeof p->id, "pat-%ld", n + 1);
-    char base[10];
-    snprintf(base, sizeof base, "%09u", g->nhs_base[n]);
+    char base[16];
+    snprintf(base, sizeof base, "%09u", g->nhs_base[n] % 1000000000u);
     snprintf(p->nhs, sizeof p->nhs, "%s%d", base, nhs_number_check_digit(base));
     int band = (int)synth_rng_weighted(r, synth_age_share, 19);
     int age = band * 5 + (int)synth_rng_below(r, band == 18 ? 12 : 5);
@@ -762,19 +773,22 @@ static void simulate(synth_gen *g, person *p, synth_rng *r) {
             }
         }
         double efi = efi_on(p, day);
+        /* death */
+        int64_t death = NO_DAY;
+        if(synth_rng_chance(r, 1.0 - exp(-annual_mortality(age, efi) * years)))
+            death = day + synth_rng_below(r, (uint32_t)(step_end - day));
         /* the integrated care programme: case finding in the neighbourhoods that joined */
         if(p->mdt_day == NO_DAY && day >= c->programme_day && g->place.int_site[p->neighbourhood] && age >= 65) {
             int admitted = 0;
             for(int i = 0; i < p->nrecent; i++) admitted |= p->recent[i] > day - 365;
             if(efi > 0.24 || admitted) {
-                p->mdt_day = day + synth_rng_below(r, (uint32_t)(step_end - day));
-                emit_contact(g, p, r, ENC_MDT, p->mdt_day);
+                int64_t when = day + synth_rng_below(r, (uint32_t)(step_end - day));
+                if(death == NO_DAY || when < death) {
+                    p->mdt_day = when;
+                    emit_contact(g, p, r, ENC_MDT, p->mdt_day);
+                }
             }
         }
-        /* death */
-        int64_t death = NO_DAY;
-        if(synth_rng_chance(r, 1.0 - exp(-annual_mortality(age, efi) * years)))
-            death = day + synth_rng_below(r, (uint32_t)(step_end - day));
         /* an emergency admission */
         stay s = {0};
         int admitted = 0;
@@ -807,7 +821,7 @@ static void simulate(synth_gen *g, person *p, synth_rng *r) {
             s.destination = "19";
             s.destination_display = "Usual place of residence";
             if(death != NO_DAY && death >= s.admit && death <= s.discharge) death = s.discharge + 1;
-            admitted = 1;
+            admitted = death == NO_DAY || death > s.admit; /* no admission after death */
         }
         if(death != NO_DAY) p->death_day = death; /* known now, so nothing is planned after it */
         int64_t busy_from = admitted ? s.admit : step_end; /* contacts happen before a stay */
@@ -900,11 +914,13 @@ static void emit_patient(synth_gen *g, person *p) {
         buf_printf(&g->b, "\"deceasedDateTime\":\"%s\",", d);
     }
     buf_printf(&g->b,
-               "\"address\":[{\"use\":\"home\",\"line\":[\"%d %s\"],\"city\":\"%s\",\"district\":\"Kithshire\","
+               "\"address\":[{\"extension\":[{\"url\":\"" KITH_SYS "StructureDefinition/imd-decile\",\"valueInteger\":%d}],"
+               "\"use\":\"home\",\"line\":[\"%d %s\"],\"city\":\"%s\",\"district\":\"Kithshire\","
                "\"postalCode\":\"%s\",\"country\":\"GB\"}],\"generalPractitioner\":[{\"reference\":\"Organization/%s\","
                "\"identifier\":{\"system\":\"" ODS_SYS "\",\"value\":\"%s\"}}],\"managingOrganization\":{\"reference\":"
                "\"Organization/%s\"}}",
-               p->house, p->street, synth_locality_name[p->neighbourhood / 4], p->postcode, pr->id, pr->ods, pr->id);
+               p->decile, p->house, p->street, synth_locality_name[p->neighbourhood / 4], p->postcode, pr->id, pr->ods,
+               pr->id);
     synth_emit(g, "Patient");
 }
 
@@ -955,7 +971,7 @@ void synth_config_default(synth_config *c) {
 static uint32_t *nhs_numbers(uint64_t seed, long *count) {
     uint32_t *v = xmalloc(1000000 * sizeof *v);
     long n = 0;
-    char d[10];
+    char d[16];
     for(uint32_t i = 0; i < 1000000; i++) {
         snprintf(d, sizeof d, "999%06u", i);
         if(nhs_number_check_digit(d) >= 0) v[n++] = 999000000u + i;
@@ -1023,7 +1039,7 @@ static void write_model(synth_gen *g) {
     buf_reset(b);
 }
 
-kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *rates, char *err, size_t errlen) {
+kith_rc synth_config_check(const synth_config *c, char *err, size_t errlen) {
     if(c->people < 1 || c->people > SYNTH_MAX_PEOPLE) {
         snprintf(err, errlen,
                  "--people must be between 1 and %ld: the NHS number test range (999 000 0000 to 999 999 9999) holds "
@@ -1039,10 +1055,16 @@ kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *ra
         snprintf(err, errlen, "the programme effect must be at least 0 and below 1");
         return KITH_EINVAL;
     }
+    return KITH_OK;
+}
+
+kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *rates, char *err, size_t errlen) {
+    kith_rc rc = synth_config_check(c, err, errlen);
+    if(rc) return rc;
     synth_gen g = {.cfg = c, .sink = sink, .b = BUF_INIT, .line = BUF_INIT};
     long available = 0;
     g.nhs_base = nhs_numbers(c->seed, &available);
-    kith_rc rc = synth_place_build(&g);
+    rc = synth_place_build(&g);
     buf_puts(&g.line, CLD_HEADER);
     synth_emit_line(&g, SYNTH_CLD);
     buf_puts(&g.line, "LA_Code,Event_Reference,Patient_Id,NHS_Number,NHS_Number_Recorded,Errors");

@@ -20,7 +20,7 @@
 #include "base/rc.h"
 
 /* The 999 range holds this many valid NHS numbers: the most people a place can have. */
-#define SYNTH_MAX_PEOPLE 909090L
+#define SYNTH_MAX_PEOPLE 909091L
 
 typedef struct synth_config {
     long people;              /* residents at the start */
@@ -60,6 +60,9 @@ typedef struct synth_rates {
     long over65, efi_category[4]; /* at the start: fit, mild, moderate, severe */
     long resources, cld_rows, cld_rows_without_nhs_number, mdt_discussions;
 } synth_rates;
+
+/* KITH_EINVAL, with the reason in err, when c cannot make a place. */
+kith_rc synth_config_check(const synth_config *c, char *err, size_t errlen);
 
 /* Generate the place. KITH_EINVAL for a bad config (message in err);
  * KITH_EIO when the sink asked to stop. rates may be NULL. */
