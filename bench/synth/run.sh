@@ -55,7 +55,7 @@ rm -rf "$DIR/place.db" "$DIR/place.db-wal" "$DIR/place.db-shm" "$DIR/place.db.sy
 run db --people "$N" --seed 1 --db "$DIR/place.db"
 DB_SECS=$SECS; DB_RSS=$RSS_MB
 DB_MB=$(du -m "$DIR/place.db" | cut -f1)
-LOADED=$(grep -o 'Loaded [0-9]*' "$DIR/db.out" | awk '{print $2}')
+LOADED=$(sqlite3 "$DIR/place.db" 'SELECT count(*) FROM resource')
 echo "  $DB_SECS s, $LOADED resources loaded, database $DB_MB MB, peak RSS $DB_RSS MB"
 
 LARGE_SECS=""; LARGE_DB_SECS=""
