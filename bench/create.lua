@@ -38,10 +38,17 @@ local function nhs_number()
   end
 end
 
+-- "Authorization: Bearer ...\r\n" from KITH_TOKEN (run.sh issues one), or "".
+function auth_line()
+  local t = os.getenv("KITH_TOKEN")
+  if t and #t > 0 then return "Authorization: Bearer " .. t .. "\r\n" end
+  return ""
+end
+
 function init(args)
   math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
   head = "POST /fhir/Patient HTTP/1.1\r\nHost: " .. wrk.host .. ":" .. tostring(wrk.port) ..
-         "\r\nContent-Type: application/fhir+json\r\nAccept: application/fhir+json\r\nContent-Length: "
+         "\r\n" .. auth_line() .. "Content-Type: application/fhir+json\r\nAccept: application/fhir+json\r\nContent-Length: "
 end
 
 function request()

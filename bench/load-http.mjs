@@ -31,6 +31,7 @@ function put(line) {
     const req = http.request({
       host: url.hostname, port: url.port, agent, method: 'PUT', path: `/fhir/${m[1]}/${m[2]}`,
       headers: { 'Content-Type': 'application/fhir+json', 'Content-Length': Buffer.byteLength(line),
+        ...(process.env.KITH_TOKEN ? { Authorization: `Bearer ${process.env.KITH_TOKEN}` } : {}),
         Prefer: 'return=minimal' },
     }, (res) => {
       const chunks = [];

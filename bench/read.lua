@@ -18,13 +18,20 @@ end
 
 local n, fmt
 
+-- "Authorization: Bearer ...\r\n" from KITH_TOKEN (run.sh issues one), or "".
+function auth_line()
+  local t = os.getenv("KITH_TOKEN")
+  if t and #t > 0 then return "Authorization: Bearer " .. t .. "\r\n" end
+  return ""
+end
+
 function init(args)
   n = tonumber(args[1] or "100000")
   local width = tonumber(args[2] or "6")
   -- A prebuilt request line: cheaper for wrk than wrk.format per request,
   -- which matters when client and server share two cores.
   fmt = "GET /fhir/Patient/bench-%0" .. width .. "d HTTP/1.1\r\nHost: " .. wrk.host .. ":" .. tostring(wrk.port) ..
-        "\r\nAccept: application/fhir+json\r\n\r\n"
+        "\r\nAccept: application/fhir+json\r\n" .. auth_line() .. "\r\n"
   math.randomseed(os.time() * 1000 + (tid or 0) * 7919)
 end
 

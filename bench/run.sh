@@ -90,10 +90,18 @@ forget_pid() {
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 
+# A bearer token for every /fhir request (wrk scripts and load-http.mjs read KITH_TOKEN).
+issue_token() {
+  "$KITH" client add bench --scopes 'system/*.cruds' --db "$DB" >/dev/null &&
+    KITH_TOKEN=$("$KITH" client token bench --expires 1d --db "$DB") && export KITH_TOKEN
+}
+AUTH() { printf 'Authorization: Bearer %s' "${KITH_TOKEN:-}"; }
+
 # start_server LABEL [serve flags...]: sets SERVER_PID, URL, SERVER_THREADS.
 start_server() {
   local log="$OUT/serve-$1.log"
   shift
+  issue_token || { say "bench: cannot issue a token" >&2; return 1; }
   "$KITH" serve --db "$DB" --bind 127.0.0.1 --port 0 --quiet "$@" 2>"$log" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
@@ -142,7 +150,7 @@ stop_server() {
 }
 
 patient_total() {
-  curl -fsS "$URL/fhir/Patient?_count=0" 2>/dev/null | sed -n 's/.*"total":\([0-9]*\).*/\1/p'
+  curl -fsS -H "$(AUTH)" "$URL/fhir/Patient?_count=0" 2>/dev/null | sed -n 's/.*"total":\([0-9]*\).*/\1/p'
 }
 
 # perf_start LABEL: profile the running server in the background (BENCH_PERF=1).
@@ -212,8 +220,8 @@ fi
 start_server check --sync normal
 DEFAULT_THREADS=${SERVER_THREADS:-8}
 have=$(patient_total)
-first=$(curl -s -o /dev/null -w '%{http_code}' "$URL/fhir/Patient/bench-$(printf "%0${WIDTH}d" 1)")
-last=$(curl -s -o /dev/null -w '%{http_code}' "$URL/fhir/Patient/bench-$(printf "%0${WIDTH}d" "$N")")
+first=$(curl -s -H "$(AUTH)" -o /dev/null -w '%{http_code}' "$URL/fhir/Patient/bench-$(printf "%0${WIDTH}d" 1)")
+last=$(curl -s -H "$(AUTH)" -o /dev/null -w '%{http_code}' "$URL/fhir/Patient/bench-$(printf "%0${WIDTH}d" "$N")")
 DATA_NOTE="kith import"
 if [ "${have:-0}" != "$N" ] || [ "$first" != 200 ] || [ "$last" != 200 ]; then
   say "!! the import did not load the data set at its ids: Patient total ${have:-?} (want $N)," \

@@ -10,21 +10,30 @@ if [ ! -f "$db" ]; then
   echo "Creating $db with a synthetic place of $people people (kith synth; about a minute)..."
   rm -f "$db.partial" "$db.partial-wal" "$db.partial-shm"
   bin/kith synth --people "$people" --seed 1 --db "$db.partial" --out "$db.synth"
+  # an administrator for this machine: the password is printed once, here
+  password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20)
+  printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username admin --role administrator \
+    --org org-icb --password-stdin >/dev/null
   mv "$db.partial" "$db"
   rm -f "$db.partial-wal" "$db.partial-shm"
+  echo "Created the user 'admin' (administrator) with password: $password"
   echo "Loaded: $(sqlite3 "$db" 'SELECT count(*) FROM resource WHERE deleted = 0') resources;" \
        "the ground truth and the council's CLD extract are in $db.synth/"
 fi
+token=$(bin/kith user token admin --db "$db" --expires 8h)
 cat <<MSG
 
   Kith is starting on http://localhost:$port/
-    FHIR API:      http://localhost:$port/fhir/metadata
-    e.g.           curl 'http://localhost:$port/fhir/Patient?name=smith&_count=5'
-                   curl 'http://localhost:$port/fhir/HealthcareService?_elements=name,comment'
+    FHIR API:      http://localhost:$port/fhir/metadata  (open; everything else needs a token)
+    Sign in:       every /fhir request carries a bearer token. One for the user 'admin',
+                   valid for 8 hours (make another with: bin/kith user token admin):
+                     export KITH_TOKEN=$token
+    e.g.           curl -H "Authorization: Bearer \$KITH_TOKEN" 'http://localhost:$port/fhir/Patient?name=smith&_count=5'
+                   curl -H "Authorization: Bearer \$KITH_TOKEN" 'http://localhost:$port/fhir/AuditEvent?_count=5'
+    Users:         bin/kith user add --username U --role gp --org gp-Z00001 --password-stdin
     health:        http://localhost:$port/healthz   metrics: http://localhost:$port/metrics
-  Sign-in is not needed yet: the API is open on this machine only (127.0.0.1).
-  Everyone in the database is synthetic (kith synth); see docs/synthetic-place.md.
-  Stop with Ctrl-C.
+  Every access is audited (bin/kith audit verify). Everyone in the database is synthetic
+  (kith synth; see docs/synthetic-place.md). Stop with Ctrl-C.
 
 MSG
 exec bin/kith serve --db "$db" --port "$port"

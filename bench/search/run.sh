@@ -34,6 +34,8 @@ if [ ! -f "$DB" ] || [ "$(sqlite3 "$DB" "select count(*) from resource where rty
 fi
 echo "-- store: $(sqlite3 "$DB" "select count(*) from resource") resources, $(du -h "$DB" | cut -f1) on disk"
 
+"$KITH" client add bench --scopes 'system/*.cruds' --db "$DB" >/dev/null
+KITH_TOKEN=$("$KITH" client token bench --expires 1d --db "$DB"); export KITH_TOKEN
 "$KITH" serve --db "$DB" --port 0 --quiet 2> bench/out/search-serve.log &
 pids+=($!)
 for _ in $(seq 50); do port=$(grep -o '127.0.0.1:[0-9]*' bench/out/search-serve.log | head -1 | cut -d: -f2); [ -n "$port" ] && break; sleep 0.1; done
@@ -42,7 +44,7 @@ echo "-- token search: Observation?code=...&subject=..., 16 connections, 20 s"
 wrk -t2 -c16 -d20s --latency -s bench/search/token.lua "$base" | grep -E "Requests/sec|  50%|  90%|  99%|Non-2xx|Socket"
 echo "-- _summary=count over a fifth of all Observations"
 for i in 1 2 3; do
-  curl -s -o /tmp/kith-count.json -w "   %{time_total} s" "$base/fhir/Observation?code=http://loinc.org%7C8867-4&_summary=count"
+  curl -s -H "Authorization: Bearer $KITH_TOKEN" -o /tmp/kith-count.json -w "   %{time_total} s" "$base/fhir/Observation?code=http://loinc.org%7C8867-4&_summary=count"
   echo "  total $(grep -o '"total":[0-9]*' /tmp/kith-count.json)"
 done
 echo "-- peak RSS of kith serve: $(grep VmHWM /proc/${pids[0]}/status | awk '{print $2/1024 " MB"}')"

@@ -5,5 +5,6 @@ request = function()
   local p = math.random(1, 100000)
   local path = string.format("/fhir/Observation?code=http://loinc.org%%7C%s&subject=Patient/bench-%06d",
     codes[math.random(1, #codes)], p)
-  return wrk.format("GET", path)
+  local t = os.getenv("KITH_TOKEN")
+  return wrk.format("GET", path, (t and #t > 0) and { Authorization = "Bearer " .. t } or nil)
 end

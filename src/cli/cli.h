@@ -27,6 +27,9 @@ int cli_export(int argc, char **argv);
 int cli_reindex(int argc, char **argv);
 int cli_fhirpath(int argc, char **argv);
 int cli_synth(int argc, char **argv);
+int cli_user(int argc, char **argv);
+int cli_client(int argc, char **argv);
+int cli_audit(int argc, char **argv);
 
 /* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on
  * the loader (cld_import.c). c is the loader's connection, used to find

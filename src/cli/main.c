@@ -20,6 +20,9 @@ static const char USAGE[] =
     "  reindex    rebuild the search index from the stored resources\n"
     "  fhirpath   evaluate a FHIRPath expression against a resource (JSON)\n"
     "  synth      generate a synthetic English place (people, care, social care)\n"
+    "  user       add, disable and list users; issue a user's bearer token\n"
+    "  client     register system clients and issue their tokens\n"
+    "  audit      verify the audit log's hash chain; who has looked at a record\n"
     "\n"
     "Options:\n"
     "  -h, --help     show this help (and `kith COMMAND --help` for a command)\n"
@@ -60,6 +63,9 @@ int main(int argc, char **argv) {
     }
     if(strcmp(argv[1], "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if(strcmp(argv[1], "synth") == 0) return cli_synth(argc - 1, argv + 1);
+    if(strcmp(argv[1], "user") == 0) return cli_user(argc - 1, argv + 1);
+    if(strcmp(argv[1], "client") == 0) return cli_client(argc - 1, argv + 1);
+    if(strcmp(argv[1], "audit") == 0) return cli_audit(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
     if(strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     if(strcmp(argv[1], "reindex") == 0) return cli_reindex(argc - 1, argv + 1);

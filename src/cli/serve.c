@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "audit/audit.h"
+#include "auth/auth.h"
 #include "cli/cli.h"
 #include "fhir/bulk.h"
 #include "fhir/record.h"
@@ -164,7 +166,14 @@ int cli_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    fhir_rest api = {.st = st, .version = KITH_VERSION};
+    if(auth_init()) {
+        fprintf(stderr, "kith serve: cannot initialise libsodium\n");
+        store_close(st);
+        return CLI_EXIT_FAILED;
+    }
+    auth_cache *auth = auth_cache_new();
+    audit_log *audit = audit_open(st);
+    fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit};
     bulk_configure(export_dir);
     http_options ho = {
         .bind = bind,
@@ -179,6 +188,8 @@ int cli_serve(int argc, char **argv) {
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);
         bulk_shutdown();
+        audit_close(audit);
+        auth_cache_free(auth);
         store_close(st);
         return CLI_EXIT_FAILED;
     }
@@ -189,6 +200,8 @@ int cli_serve(int argc, char **argv) {
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);
     http_stop(srv);
     bulk_shutdown(); /* export workers hold store connections */
+    audit_close(audit); /* writes what is still queued */
+    auth_cache_free(auth);
     store_close(st);
     log_event(LOG_INFO, "stopped", NULL);
     return CLI_EXIT_OK;

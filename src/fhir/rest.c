@@ -25,6 +25,9 @@
 #include "base/datetime.h"
 #include "base/mem.h"
 #include "base/url.h"
+#include "audit/audit.h"
+#include "fhir/access.h"
+#include "fhir/auditevent.h"
 #include "fhir/bundle.h"
 #include "fhir/capability.h"
 #include "fhir/model.h"
@@ -217,6 +220,7 @@ static void do_read(store_conn *c, const http_request *req, http_response *res, 
     store_resource r;
     res->route = version ? "fhir.vread" : "fhir.read";
     kith_rc rc = store_read(c, type, id, version, &r);
+    access_note(type, id, strcmp(type, "Patient") == 0 ? id : r.patient);
     if(rc == KITH_OK) {
         res->status = 200;
         res->content_type = FHIR_JSON;
@@ -578,8 +582,81 @@ static bool is_get(const char *m) {
     return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 }
 
+/* Requests that need no token: the CapabilityStatement and readiness. */
+static bool open_to_all(const http_request *req) {
+    return strcmp(req->path, "/readyz") == 0 ||
+           ((strcmp(req->path, "/fhir/metadata") == 0 || strcmp(req->path, "/fhir/metadata/") == 0) &&
+            (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0));
+}
+
+/* The Patient a search is about, from its patient/subject/_id parameters. */
+static void note_search_patient(const http_request *req, const char *type) {
+    for(size_t i = 0; i < req->nparams; i++) {
+        const char *n = req->params[i].name, *v = req->params[i].value;
+        if(!v || !*v || strchr(v, ',')) continue;
+        if(strcmp(type, "Patient") == 0 && strcmp(n, "_id") == 0) {
+            access_note(NULL, NULL, v);
+            return;
+        }
+        if(strcmp(n, "patient") == 0 || strcmp(n, "subject") == 0 || strcmp(n, "subject:Patient") == 0) {
+            const char *id = strncmp(v, "Patient/", 8) == 0 ? v + 8 : strchr(v, '/') ? NULL : v;
+            if(id && *id) access_note(NULL, NULL, id);
+            return;
+        }
+    }
+}
+
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
-    fhir_rest_dispatch(ctx, req, res, NULL);
+    fhir_rest *api = ctx;
+    if(open_to_all(req) || strncmp(req->path, "/fhir", 5) != 0 || (req->path[5] && req->path[5] != '/')) {
+        fhir_rest_dispatch(api, req, res, NULL);
+        return;
+    }
+    access_request ar = {0};
+    store_conn *c = store_conn_for_thread(api->st);
+    char why[160] = "";
+    kith_rc rc = c ? auth_authenticate(api->auth, c, http_header_get(req, "Authorization"), &ar.who, why, sizeof why)
+                   : KITH_ESTORE;
+    const char *address = req->client_address && *req->client_address ? req->client_address : NULL;
+    if(rc == KITH_EINVAL || rc == KITH_ENOTFOUND) {
+        res->route = "fhir.unauthenticated";
+        fhir_reply_error(res, 401, "login", "%s", why);
+        http_response_header(res, "WWW-Authenticate",
+                             rc == KITH_EINVAL ? "Bearer realm=\"kith\"" : "Bearer realm=\"kith\", error=\"invalid_token\"");
+        audit_event ev = {.action = 'E', .subtype = "login", .outcome = 4, .address = address,
+                          .request_id = req->request_id, .detail = why};
+        audit_record(api->audit, &ev);
+        return;
+    }
+    if(rc) {
+        fhir_reply_error(res, fhir_rest_status_for(rc), "transient", "cannot check the bearer token: %s",
+                         kith_rc_name(rc));
+        return;
+    }
+    access_set_current(&ar);
+    fhir_rest_dispatch(api, req, res, NULL);
+    if(ar.subtype && strcmp(ar.subtype, "search-type") == 0 && !ar.patient[0]) note_search_patient(req, ar.type);
+    access_set_current(NULL);
+    int outcome = ar.denied || res->status == 401 || res->status == 403 || res->status == 404 || res->status == 410
+                      ? 4
+                  : res->status >= 500 ? 8
+                  : res->status >= 400 ? 4
+                                       : 0;
+    bool search = ar.subtype && strncmp(ar.subtype, "search", 6) == 0;
+    audit_event ev = {
+        .action = ar.action ? ar.action : 'E',
+        .subtype = ar.subtype ? ar.subtype : "operation",
+        .outcome = outcome,
+        .who = &ar.who,
+        .patient = ar.patient[0] ? ar.patient : NULL,
+        .what = ar.what[0] ? ar.what : NULL,
+        .type = search && ar.type[0] ? ar.type : NULL,
+        .query = search ? req->query : NULL,
+        .address = address,
+        .request_id = req->request_id,
+        .detail = ar.detail[0] ? ar.detail : NULL,
+    };
+    audit_record(api->audit, &ev);
 }
 
 void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *res, const rest_tx *tx) {
@@ -628,6 +705,10 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     }
     if(nseg == 0) {
         res->route = "fhir.bundle";
+        if(access_current() && !access_current()->subtype) { /* each entry is checked as it runs */
+            access_current()->subtype = "batch";
+            access_current()->action = 'E';
+        }
         if(strcmp(m, "POST") == 0 && !tx)
             fhir_bundle_handle(api, c, req, res);
         else if(tx)
@@ -637,7 +718,12 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         goto done;
     }
     if(seg[0][0] == '$' || (nseg > 1 && seg[nseg - 1][0] == '$')) {
-        fhir_operation_handle(api, c, req, res, seg, nseg, tx);
+        const char *op = seg[nseg - 1];
+        const char *on = nseg > 1 && fhir_type_is_resource(seg[0]) ? seg[0] : "*";
+        bool export = strcmp(op, "$export") == 0;
+        if(nseg == 3) access_note(seg[0], seg[1], strcmp(seg[0], "Patient") == 0 ? seg[1] : NULL);
+        if(access_permit(res, on, export ? 's' : 'r', export ? "export" : "operation"))
+            fhir_operation_handle(api, c, req, res, seg, nseg, tx);
         goto done;
     }
     if(nseg == 1 && strcmp(seg[0], "metadata") == 0) {
@@ -655,6 +741,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         goto done;
     }
     if(nseg == 1 && strcmp(seg[0], "_history") == 0) {
+        if(!access_permit(res, "*", 's', "history-system")) goto done;
         if(!is_get(m))
             fhir_method_not_allowed(res, "GET", "history");
         else
@@ -667,30 +754,43 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         fhir_reply_error(res, 404, "not-supported", "'%s' is not a FHIR R4 resource type", type);
         goto done;
     }
+    if(strcmp(type, "AuditEvent") == 0) { /* the audit log, not the resource store */
+        res->route = "fhir.audit";
+        if(!is_get(m) && !(nseg == 2 && strcmp(seg[1], "_search") == 0 && strcmp(m, "POST") == 0)) {
+            fhir_method_not_allowed(res, "GET", "AuditEvent (the audit log is append-only and written by Kith)");
+        } else if(nseg == 1 || (nseg == 2 && strcmp(seg[1], "_search") == 0)) {
+            if(access_permit(res, type, 's', "search-type")) fhir_auditevent_search(c, req, res);
+        } else if(nseg == 2) {
+            if(access_permit(res, type, 'r', "read")) fhir_auditevent_read(c, req, res, seg[1]);
+        } else {
+            fhir_reply_error(res, 404, "not-found", "the audit log keeps no history: %s", req->path);
+        }
+        goto done;
+    }
     if(nseg == 1) {
-        if(is_get(m))
-            do_search(c, req, res, type);
-        else if(strcmp(m, "POST") == 0)
-            do_create(c, req, res, type, tx);
-        else if(strcmp(m, "PUT") == 0 && req->query[0])
-            do_update(c, req, res, type, NULL, tx);
-        else if(strcmp(m, "DELETE") == 0 && req->query[0])
-            do_delete(c, req, res, type, NULL, tx);
-        else
+        if(is_get(m)) {
+            if(access_permit(res, type, 's', "search-type")) do_search(c, req, res, type);
+        } else if(strcmp(m, "POST") == 0) {
+            if(access_permit(res, type, 'c', "create")) do_create(c, req, res, type, tx);
+        } else if(strcmp(m, "PUT") == 0 && req->query[0]) {
+            if(access_permit(res, type, 'u', "update")) do_update(c, req, res, type, NULL, tx);
+        } else if(strcmp(m, "DELETE") == 0 && req->query[0]) {
+            if(access_permit(res, type, 'd', "delete")) do_delete(c, req, res, type, NULL, tx);
+        } else
             fhir_method_not_allowed(res, "GET, POST, PUT, DELETE", type);
         goto done;
     }
     if(nseg == 2 && strcmp(seg[1], "_search") == 0) {
-        if(strcmp(m, "POST") == 0 || is_get(m))
-            do_search(c, req, res, type);
-        else
+        if(strcmp(m, "POST") == 0 || is_get(m)) {
+            if(access_permit(res, type, 's', "search-type")) do_search(c, req, res, type);
+        } else
             fhir_method_not_allowed(res, "POST", "_search");
         goto done;
     }
     if(nseg == 2 && strcmp(seg[1], "_history") == 0) {
-        if(is_get(m))
-            do_history(c, req, res, type, NULL);
-        else
+        if(is_get(m)) {
+            if(access_permit(res, type, 's', "history-type")) do_history(c, req, res, type, NULL);
+        } else
             fhir_method_not_allowed(res, "GET", "history");
         goto done;
     }
@@ -700,15 +800,16 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         goto done;
     }
     if(nseg == 2) {
-        if(is_get(m))
-            do_read(c, req, res, type, id, 0);
-        else if(strcmp(m, "PUT") == 0)
-            do_update(c, req, res, type, id, tx);
-        else if(strcmp(m, "DELETE") == 0)
-            do_delete(c, req, res, type, id, tx);
-        else if(strcmp(m, "PATCH") == 0)
-            do_patch(c, req, res, type, id, tx);
-        else
+        access_note(type, id, strcmp(type, "Patient") == 0 ? id : NULL);
+        if(is_get(m)) {
+            if(access_permit(res, type, 'r', "read")) do_read(c, req, res, type, id, 0);
+        } else if(strcmp(m, "PUT") == 0) {
+            if(access_permit(res, type, 'u', "update")) do_update(c, req, res, type, id, tx);
+        } else if(strcmp(m, "DELETE") == 0) {
+            if(access_permit(res, type, 'd', "delete")) do_delete(c, req, res, type, id, tx);
+        } else if(strcmp(m, "PATCH") == 0) {
+            if(access_permit(res, type, 'u', "patch")) do_patch(c, req, res, type, id, tx);
+        } else
             fhir_method_not_allowed(res, "GET, PUT, PATCH, DELETE", "a resource");
         goto done;
     }
@@ -720,8 +821,9 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         fhir_method_not_allowed(res, "GET", "history");
         goto done;
     }
+    access_note(type, id, strcmp(type, "Patient") == 0 ? id : NULL);
     if(nseg == 3) {
-        do_history(c, req, res, type, id);
+        if(access_permit(res, type, 'r', "history-instance")) do_history(c, req, res, type, id);
         goto done;
     }
     char *end = NULL;
@@ -731,7 +833,7 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         fhir_reply_error(res, 404, "not-found", "'%s' is not a version of %s/%s", seg[3], type, id);
         goto done;
     }
-    do_read(c, req, res, type, id, v);
+    if(access_permit(res, type, 'r', "vread")) do_read(c, req, res, type, id, v);
 done:
     free(path);
 }

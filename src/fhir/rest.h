@@ -7,12 +7,18 @@
 #include "http/http.h"
 #include "store/store.h"
 
+struct auth_cache;
+struct audit_log;
+
 typedef struct fhir_rest {
     store *st;          /* borrowed */
     const char *version;/* software version for the CapabilityStatement */
+    struct auth_cache *auth;  /* borrowed: resolves bearer tokens */
+    struct audit_log *audit;  /* borrowed: where AuditEvents go */
 } fhir_rest;
 
-/* The http_handler: ctx is a fhir_rest. Thread-safe. */
+/* The http_handler: ctx is a fhir_rest. Thread-safe. Every /fhir request but
+ * GET /fhir/metadata needs a bearer token (401 without one) and is audited. */
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res);
 
 /* An entry of a transaction Bundle being processed: writes join the open

@@ -277,6 +277,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if(!isalnum((unsigned char)*h) && !strchr(".-:[]_", *h)) host_ok = false;
     snprintf(base, sizeof base, "http://%s", host_ok ? host : "localhost");
     req.base_url = base;
+    char peer[64] = "";
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if(ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        if(sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
+        else if(sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+    }
+    req.client_address = peer;
     req.query = raw_query;
     http_parse_query(raw_query, &req.params, &req.nparams);
     res.body = (buf)BUF_INIT;

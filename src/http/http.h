@@ -35,6 +35,7 @@ typedef struct http_request {
     size_t body_len;
     const char *request_id;
     const char *base_url; /* e.g. "http://localhost:8080" from the Host header */
+    const char *client_address; /* the peer's IP address, "" when not known */
     void *conn;           /* opaque; NULL for a request made inside Kith (a Bundle entry) */
     const http_header *headers; /* headers of a request made inside Kith (conn NULL) */
     size_t nheaders;

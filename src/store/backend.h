@@ -50,6 +50,14 @@ typedef struct store_backend {
     kith_rc (*check)(store_conn *c, char *msg, size_t msglen);
     kith_rc (*scan)(store_conn *c, const store_scan_query *q, store_history_fn fn, void *ctx);
     kith_rc (*scan_count)(store_conn *c, const store_scan_query *q, int64_t *n);
+    kith_rc (*account_put)(store_conn *c, const store_account *a);
+    kith_rc (*account_get)(store_conn *c, const char *kind, const char *name, store_account *out);
+    kith_rc (*account_list)(store_conn *c, const char *kind, store_account_fn fn, void *ctx);
+    kith_rc (*token_put)(store_conn *c, const store_token *t);
+    kith_rc (*token_get)(store_conn *c, const char *hash, store_token *out);
+    kith_rc (*audit_append)(store_conn *c, store_audit_entry *e, size_t n);
+    kith_rc (*audit_last)(store_conn *c, int64_t *seq, char **hash);
+    kith_rc (*audit_scan)(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx);
 } store_backend;
 
 extern const store_backend store_sqlite_backend;

@@ -66,9 +66,9 @@ enum {
 };
 
 static const char *const SQL[ST_MAX] = {
-    [ST_READ_CUR] = "SELECT v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
+    [ST_READ_CUR] = "SELECT v.vid, v.ts, v.deleted, v.method, v.body, v.seq, v.patient FROM resource r "
                     "JOIN resource_version v ON v.seq = r.seq WHERE r.rtype = ?1 AND r.rid = ?2",
-    [ST_READ_VER] = "SELECT vid, ts, deleted, method, body, seq FROM resource_version "
+    [ST_READ_VER] = "SELECT vid, ts, deleted, method, body, seq, patient FROM resource_version "
                     "WHERE rtype = ?1 AND rid = ?2 AND vid = ?3",
     [ST_INS_VER] = "INSERT INTO resource_version(rtype, rid, vid, ts, method, deleted, patient, body) "
                    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -196,6 +196,21 @@ static const char *const MIGRATIONS[] = {
     "CREATE VIRTUAL TABLE sp_text USING fts5(narrative, content, tokenize = 'unicode61 remove_diacritics 2');"
     "CREATE TABLE kith_meta(key TEXT PRIMARY KEY, value TEXT);"
     "INSERT INTO kith_meta(key, value) SELECT 'reindex', 'needed' WHERE EXISTS (SELECT 1 FROM resource);",
+    /* 3 -> 4: accounts, tokens and the audit log (sqlite_accounts.c) */
+    "CREATE TABLE kith_account(kind TEXT NOT NULL, name TEXT NOT NULL, role TEXT, org TEXT, practitioner TEXT,"
+    "  secret TEXT, scopes TEXT, public_key TEXT, disabled INTEGER NOT NULL DEFAULT 0,"
+    "  failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL,"
+    "  PRIMARY KEY(kind, name)) WITHOUT ROWID;"
+    "CREATE TABLE kith_token(hash TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT NOT NULL, scopes TEXT,"
+    "  expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE kith_audit(seq INTEGER PRIMARY KEY, recorded TEXT NOT NULL, agent TEXT NOT NULL, patient TEXT,"
+    "  action TEXT NOT NULL, outcome TEXT NOT NULL, body TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);"
+    "CREATE INDEX kith_audit_patient ON kith_audit(patient, seq) WHERE patient IS NOT NULL;"
+    "CREATE INDEX kith_audit_agent ON kith_audit(agent, seq);"
+    "CREATE TRIGGER kith_audit_append_only_u BEFORE UPDATE ON kith_audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+    "CREATE TRIGGER kith_audit_append_only_d BEFORE DELETE ON kith_audit"
+    "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -434,6 +449,7 @@ static kith_rc sq_read(store_conn *sc, const char *type, const char *id, int64_t
         out->type = xstrdup(type);
         out->id = xstrdup(id);
         fill_row(st, 0, out);
+        out->patient = col_text(st, 6);
         if(out->deleted) rc = KITH_EGONE;
     } else if(r == SQLITE_DONE) {
         rc = KITH_ENOTFOUND;
@@ -812,4 +828,12 @@ const store_backend store_sqlite_backend = {
     .check = sq_check,
     .scan = sq_scan,
     .scan_count = sq_scan_count,
+    .account_put = sq_account_put,
+    .account_get = sq_account_get,
+    .account_list = sq_account_list,
+    .token_put = sq_token_put,
+    .token_get = sq_token_get,
+    .audit_append = sq_audit_append,
+    .audit_last = sq_audit_last,
+    .audit_scan = sq_audit_scan,
 };

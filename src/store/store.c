@@ -306,6 +306,75 @@ kith_rc store_check(store_conn *c, char *msg, size_t msglen) {
     return owner_of(c)->be->check(c, msg, msglen);
 }
 
+void store_account_free(store_account *a) {
+    if(!a) return;
+    free(a->kind);
+    free(a->name);
+    free(a->role);
+    free(a->org);
+    free(a->practitioner);
+    free(a->secret);
+    free(a->scopes);
+    free(a->public_key);
+    memset(a, 0, sizeof *a);
+}
+
+kith_rc store_account_put(store_conn *c, const store_account *a) {
+    return owner_of(c)->be->account_put(c, a);
+}
+
+kith_rc store_account_get(store_conn *c, const char *kind, const char *name, store_account *out) {
+    memset(out, 0, sizeof *out);
+    return owner_of(c)->be->account_get(c, kind, name, out);
+}
+
+kith_rc store_account_list(store_conn *c, const char *kind, store_account_fn fn, void *ctx) {
+    return owner_of(c)->be->account_list(c, kind, fn, ctx);
+}
+
+void store_token_free(store_token *t) {
+    if(!t) return;
+    free(t->hash);
+    free(t->kind);
+    free(t->subject);
+    free(t->scopes);
+    memset(t, 0, sizeof *t);
+}
+
+kith_rc store_token_put(store_conn *c, const store_token *t) {
+    return owner_of(c)->be->token_put(c, t);
+}
+
+kith_rc store_token_get(store_conn *c, const char *hash, store_token *out) {
+    memset(out, 0, sizeof *out);
+    return owner_of(c)->be->token_get(c, hash, out);
+}
+
+void store_audit_entry_free(store_audit_entry *e) {
+    if(!e) return;
+    free(e->recorded);
+    free(e->agent);
+    free(e->patient);
+    free(e->action);
+    free(e->outcome);
+    free(e->body);
+    free(e->prev_hash);
+    free(e->hash);
+    memset(e, 0, sizeof *e);
+}
+
+kith_rc store_audit_append(store_conn *c, store_audit_entry *e, size_t n) {
+    return owner_of(c)->be->audit_append(c, e, n);
+}
+
+kith_rc store_audit_last(store_conn *c, int64_t *seq, char **hash) {
+    return owner_of(c)->be->audit_last(c, seq, hash);
+}
+
+kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx) {
+    return owner_of(c)->be->audit_scan(c, q, fn, ctx);
+}
+
 void store_get_stats(store *s, store_stats *out) {
     out->reads = atomic_load(&s->reads);
     out->writes = atomic_load(&s->writes);
@@ -326,5 +395,6 @@ void store_resource_free(store_resource *r) {
     free(r->last_updated);
     free(r->method);
     free(r->body);
+    free(r->patient);
     memset(r, 0, sizeof *r);
 }

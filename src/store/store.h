@@ -70,6 +70,7 @@ typedef struct store_resource {
     char *body;           /* JSON text; NULL when deleted */
     size_t body_len;
     int64_t seq;          /* position in the store's global change order */
+    char *patient;        /* store_read only: the Patient compartment the version belongs to, or NULL */
 } store_resource;
 
 void store_resource_free(store_resource *r);
@@ -283,6 +284,84 @@ kith_rc store_count(store_conn *c, const char *type, int64_t *n);
 
 /* Check the database file's integrity (SQLite PRAGMA integrity_check). */
 kith_rc store_check(store_conn *c, char *msg, size_t msglen);
+
+/* ---- accounts, tokens and the audit log (not FHIR resources) ------------- */
+
+/* Someone or something that may use Kith: a user (a person who signs in) or
+ * a client (a system using the API). Strings owned by the struct. */
+typedef struct store_account {
+    char *kind;         /* "user" or "client" */
+    char *name;         /* username or client name */
+    char *role;         /* users: role code (see src/auth); clients: NULL */
+    char *org;          /* Organization id the user works for, or NULL */
+    char *practitioner; /* Practitioner id of the user, or NULL */
+    char *secret;       /* users: argon2id password hash; clients: NULL */
+    char *scopes;       /* clients: SMART scopes, space-separated; users: NULL */
+    char *public_key;   /* clients: PEM public key for signed assertions, or NULL */
+    bool disabled;
+    int64_t failures;     /* failed sign-ins in a row */
+    int64_t locked_until; /* seconds since 1970: no sign-in before then (0: none) */
+    int64_t created;      /* seconds since 1970 */
+} store_account;
+void store_account_free(store_account *a);
+typedef int (*store_account_fn)(void *ctx, const store_account *a); /* non-zero stops */
+
+/* Insert or replace the account (kind, name). */
+kith_rc store_account_put(store_conn *c, const store_account *a);
+/* KITH_ENOTFOUND when there is none. */
+kith_rc store_account_get(store_conn *c, const char *kind, const char *name, store_account *out);
+/* Accounts of a kind in name order. */
+kith_rc store_account_list(store_conn *c, const char *kind, store_account_fn fn, void *ctx);
+
+/* An issued bearer token: only a hash of it is kept. */
+typedef struct store_token {
+    char *hash;       /* hex SHA-256 of the token */
+    char *kind;       /* "user" or "client": the account it speaks for */
+    char *subject;    /* the account name */
+    char *scopes;     /* granted scopes, space-separated */
+    int64_t expires;  /* seconds since 1970 */
+} store_token;
+void store_token_free(store_token *t);
+kith_rc store_token_put(store_conn *c, const store_token *t);
+/* KITH_ENOTFOUND when no such token was issued (expiry is the caller's to check). */
+kith_rc store_token_get(store_conn *c, const char *hash, store_token *out);
+
+/*
+ * The audit log: append-only; each entry carries the hash of the entry
+ * before it (src/audit computes the hashes). Entries get consecutive seq
+ * numbers from 1. No call changes or removes an entry.
+ */
+typedef struct store_audit_entry {
+    int64_t seq;      /* set by the store on append */
+    char *recorded;   /* instant */
+    char *agent;      /* the account (kind/name) that acted */
+    char *patient;    /* the Patient id the event concerns, or NULL */
+    char *action;     /* C R U D E (execute: search, export, login...) */
+    char *outcome;    /* FHIR AuditEvent.outcome code: 0 4 8 12 */
+    char *body;       /* the AuditEvent as JSON */
+    char *prev_hash;  /* hex SHA-256 of the previous entry ("" for the first) */
+    char *hash;       /* hex SHA-256 of this entry */
+} store_audit_entry;
+void store_audit_entry_free(store_audit_entry *e);
+typedef int (*store_audit_fn)(void *ctx, const store_audit_entry *e); /* non-zero stops */
+
+/* Append n entries; their seq are set. Call inside a transaction (store_begin),
+ * after reading store_audit_last in it, so that no other writer slips in. */
+kith_rc store_audit_append(store_conn *c, store_audit_entry *e, size_t n);
+/* The last entry's seq and hash (0 and "" when the log is empty; caller frees *hash). */
+kith_rc store_audit_last(store_conn *c, int64_t *seq, char **hash);
+
+typedef struct store_audit_query {
+    const char *patient;    /* only entries about this Patient id */
+    const char *agent;      /* only entries by this account */
+    const char *since;      /* instants: recorded at or after since, before until */
+    const char *until;
+    int64_t after_seq;      /* cursor: entries after this seq (0: from the first) */
+    size_t limit;           /* 0: no limit */
+    bool newest_first;
+} store_audit_query;
+/* Visit entries matching q in seq order (or newest first). */
+kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx);
 
 /* Cumulative time spent in store calls, for /metrics. */
 typedef struct store_stats {

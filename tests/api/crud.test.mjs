@@ -1034,6 +1034,8 @@ describe('operational endpoints and request ids', () => {
 
 /** A request through node:http, which (unlike fetch) lets us set Host. */
 function rawRequest(port, method, path, headers = {}, body) {
+  if (server?.token && !Object.keys(headers).some((k) => k.toLowerCase() === 'authorization'))
+    headers = { ...headers, Authorization: `Bearer ${server.token}` };
   return new Promise((resolve, reject) => {
     const r = http.request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       const chunks = [];

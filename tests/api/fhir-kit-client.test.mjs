@@ -15,7 +15,7 @@ const state = {};
 
 before(async () => {
   server = await startServer();
-  fhir = new Client({ baseUrl: `${server.base}/fhir` });
+  fhir = new Client({ baseUrl: `${server.base}/fhir`, customHeaders: { Authorization: `Bearer ${server.token}` } });
 });
 after(async () => {
   if (server) {

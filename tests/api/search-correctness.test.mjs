@@ -543,9 +543,11 @@ after(async () => {
   }
 });
 
-test('load the 708 official examples with PUT and read them back', async (t) => {
-  const files = exampleFiles(EXAMPLES_DIR);
-  assert.equal(files.length, 708);
+test('load the official examples (but AuditEvents) with PUT and read them back', async (t) => {
+  // AuditEvents cannot be written through the API (Kith keeps its own audit trail)
+  const all = exampleFiles(EXAMPLES_DIR);
+  assert.equal(all.length, 708);
+  const files = all.filter((f) => !path.basename(f).startsWith('AuditEvent-'));
   const keys = new Set();
   const failures = [];
   await pool(files, CONCURRENCY, async (f) => {

@@ -9,7 +9,13 @@
 //
 // client(base) is a small fetch wrapper: it sends objects as
 // application/fhir+json and gives { status, headers, text, json } back.
-import { spawn } from 'node:child_process';
+//
+// Every /fhir request needs a bearer token. startServer registers a system
+// client with every scope (`kith client add kith-tests --scopes
+// 'system/*.cruds'`), issues it a token (`kith client token`), returns it as
+// `token`, and makes fetch send it to that server's /fhir unless the request
+// sets its own Authorization header (an empty one sends none).
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,6 +30,35 @@ const START_TIMEOUT_MS = 15000;
 const STOP_TIMEOUT_MS = 15000;
 const LOG_KEEP = 256 * 1024; // bytes of stderr kept for failure messages
 
+// base URL → bearer token, for the fetch below
+const tokens = new Map();
+const plainFetch = globalThis.fetch;
+globalThis.fetch = (input, init = {}) => {
+  const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+  for (const [base, token] of tokens) {
+    if (url === `${base}/fhir` || url.startsWith(`${base}/fhir/`) || url.startsWith(`${base}/fhir?`)) {
+      const headers = new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined));
+      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${token}`);
+      else if (headers.get('authorization') === '') headers.delete('authorization');
+      return plainFetch(input, { ...init, headers });
+    }
+  }
+  return plainFetch(input, init);
+};
+
+/** Run `kith ARGS...`; throw with its output if it fails. Returns stdout. */
+export function kith(args, input) {
+  const r = spawnSync(BIN, args, { encoding: 'utf8', input });
+  if (r.status !== 0) throw new Error(`kith ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/** A bearer token for a system client with `scopes` on database db. */
+export function clientToken(db, name = 'kith-tests', scopes = 'system/*.cruds') {
+  kith(['client', 'add', name, '--scopes', scopes, '--db', db]);
+  return kith(['client', 'token', name, '--expires', '1d', '--db', db]).trim();
+}
+
 export function tempDir(prefix = 'kith-api-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
@@ -36,6 +71,7 @@ export async function startServer({ dbPath, args = [], quiet = true } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run \`make bin/kith\` first`);
   const dir = dbPath ? null : tempDir();
   const db = dbPath ?? path.join(dir, 'kith.db');
+  const token = clientToken(db);
   const argv = ['serve', '--db', db, '--port', '0', ...(quiet ? ['--quiet'] : []), ...args];
   const env = { ...process.env };
   for (const k of ['KITH_DB', 'KITH_PORT', 'KITH_BIND', 'KITH_MAX_BODY', 'KITH_QUIET', 'KITH_SYNC', 'KITH_THREADS'])
@@ -86,6 +122,7 @@ export async function startServer({ dbPath, args = [], quiet = true } = {}) {
   });
 
   const base = `http://127.0.0.1:${port}`;
+  tokens.set(base, token);
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     try {
@@ -118,6 +155,7 @@ export async function startServer({ dbPath, args = [], quiet = true } = {}) {
   return {
     base,
     port,
+    token,
     dbPath: db,
     dir,
     proc,

@@ -1,0 +1,455 @@
+/*
+ * account.c — `kith user ...`, `kith client ...` and `kith audit ...`: the
+ * accounts that may use Kith, their tokens, and the audit log's checks.
+ * Every change made here is itself audited.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "auth/auth.h"
+#include "cli/cli.h"
+#include "store/store.h"
+
+static const char USER_USAGE[] =
+    "Usage: kith user COMMAND [OPTIONS]\n"
+    "\n"
+    "Manage the people who may use Kith. Passwords are read from standard input\n"
+    "(never from the command line) and kept as argon2id hashes.\n"
+    "\n"
+    "Commands:\n"
+    "  add --username U --role ROLE --org ORG_ID [--practitioner ID] --password-stdin\n"
+    "                     add a user (or replace one of the same name)\n"
+    "  disable U          stop U signing in and make U's tokens useless\n"
+    "  list               list users: name, role, organisation, practitioner, state\n"
+    "  token U [--expires 8h]\n"
+    "                     print a bearer token that acts as U (for scripts)\n"
+    "\n"
+    "Roles: gp, practice-staff, community-nurse, therapist, social-worker,\n"
+    "care-coordinator, discharge-coordinator, mdt-chair, team-lead, analyst,\n"
+    "administrator.\n"
+    "\n"
+    "Options:\n"
+    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  -h, --help  show this help\n";
+
+static const char CLIENT_USAGE[] =
+    "Usage: kith client COMMAND [OPTIONS]\n"
+    "\n"
+    "Manage the systems that use the FHIR API.\n"
+    "\n"
+    "Commands:\n"
+    "  add NAME --scopes 'system/*.cruds' [--public-key FILE]\n"
+    "                     register a system client with SMART v2 scopes\n"
+    "  token NAME [--expires 1h] [--scopes S]\n"
+    "                     print a short-lived bearer token for the client (what a\n"
+    "                     client-credentials grant returns); --scopes narrows it\n"
+    "  list               list clients and their scopes\n"
+    "\n"
+    "Options:\n"
+    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  -h, --help  show this help\n";
+
+static const char AUDIT_USAGE[] =
+    "Usage: kith audit COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  verify             recompute the audit log's hash chain; exit 0 when intact,\n"
+    "                     1 naming the first entry that was changed or removed\n"
+    "  report PATIENT_ID  who has looked at this person's record: one line per access\n"
+    "\n"
+    "Options:\n"
+    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  -h, --help  show this help\n";
+
+/* Parse "8h", "30m", "3600", "2d" into seconds; -1 when malformed. */
+static int64_t parse_duration(const char *s) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if(end == s || v <= 0) return -1;
+    int64_t mul = *end == '\0' || strcmp(end, "s") == 0 ? 1
+                  : strcmp(end, "m") == 0                ? 60
+                  : strcmp(end, "h") == 0                ? 3600
+                  : strcmp(end, "d") == 0                ? 86400
+                                                         : -1;
+    if(mul < 0 || v > 366LL * 86400 / mul) return -1;
+    return v * mul;
+}
+
+typedef struct session {
+    store *st;
+    store_conn *c;
+} session;
+
+static int open_db(const char *db, session *s, const char *cmd) {
+    char err[512];
+    store_options so = {.durable_full = true};
+    if(auth_init()) {
+        fprintf(stderr, "kith %s: cannot initialise libsodium\n", cmd);
+        return CLI_EXIT_FAILED;
+    }
+    if(store_open(cli_setting(db, "KITH_DB", "kith.db"), &so, &s->st, err, sizeof err)) {
+        fprintf(stderr, "kith %s: %s\n", cmd, err);
+        return CLI_EXIT_FAILED;
+    }
+    s->c = store_conn_for_thread(s->st);
+    return s->c ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}
+
+/* The operator at the terminal, as the audit log's agent. */
+static auth_principal operator_principal(void) {
+    auth_principal p = {0};
+    snprintf(p.kind, sizeof p.kind, "user");
+    const char *u = getenv("USER");
+    snprintf(p.name, sizeof p.name, "operator:%s", u && *u ? u : "unknown");
+    snprintf(p.role, sizeof p.role, "administrator");
+    return p;
+}
+
+static void audit_admin(store_conn *c, const char *subtype, char action, const char *what, const char *detail) {
+    auth_principal op = operator_principal();
+    audit_event ev = {.action = action, .subtype = subtype, .who = &op, .what = what, .detail = detail};
+    if(audit_write_now(c, &ev)) fprintf(stderr, "kith: warning: could not write the audit entry\n");
+}
+
+static int read_password(char *out, size_t n) {
+    if(!fgets(out, (int)n, stdin)) return -1;
+    size_t len = strlen(out);
+    while(len && (out[len - 1] == '\n' || out[len - 1] == '\r')) out[--len] = '\0';
+    return len >= 8 ? 0 : -2;
+}
+
+static int print_user(void *ctx, const store_account *a) {
+    (void)ctx;
+    printf("%-24s %-22s %-20s %-16s %s\n", a->name, a->role ? a->role : "-", a->org ? a->org : "-",
+           a->practitioner ? a->practitioner : "-",
+           a->disabled ? "disabled" : a->locked_until > (int64_t)time(NULL) ? "locked" : "active");
+    return 0;
+}
+
+static int print_client(void *ctx, const store_account *a) {
+    (void)ctx;
+    printf("%-24s %-8s %s\n", a->name, a->disabled ? "disabled" : "active", a->scopes ? a->scopes : "");
+    return 0;
+}
+
+int cli_user(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},           {"username", required_argument, NULL, 'u'},
+        {"role", required_argument, NULL, 'r'},         {"org", required_argument, NULL, 'o'},
+        {"practitioner", required_argument, NULL, 'p'}, {"password-stdin", no_argument, NULL, 'P'},
+        {"expires", required_argument, NULL, 'e'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *username = NULL, *role = NULL, *org = NULL, *practitioner = NULL, *expires = "8h";
+    bool password_stdin = false;
+    int ch;
+    optind = 1;
+    while((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch(ch) {
+        case 'd': db = optarg; break;
+        case 'u': username = optarg; break;
+        case 'r': role = optarg; break;
+        case 'o': org = optarg; break;
+        case 'p': practitioner = optarg; break;
+        case 'P': password_stdin = true; break;
+        case 'e': expires = optarg; break;
+        case 'h': fputs(USER_USAGE, stdout); return CLI_EXIT_OK;
+        default: fputs(USER_USAGE, stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    const char *cmd = optind < argc ? argv[optind] : NULL;
+    const char *arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if(!cmd) {
+        fprintf(stderr, "kith user: say what to do\n\n%s", USER_USAGE);
+        return CLI_EXIT_USAGE;
+    }
+    if(strcmp(cmd, "add") == 0) {
+        if(!username || !role || !org || !password_stdin) {
+            fprintf(stderr, "kith user add: needs --username, --role, --org and --password-stdin\n");
+            return CLI_EXIT_USAGE;
+        }
+        if(!auth_role_valid(role)) {
+            fprintf(stderr, "kith user add: unknown role '%s' (see kith user --help)\n", role);
+            return CLI_EXIT_USAGE;
+        }
+    } else if((strcmp(cmd, "disable") == 0 || strcmp(cmd, "token") == 0) && !arg) {
+        fprintf(stderr, "kith user %s: name the user\n", cmd);
+        return CLI_EXIT_USAGE;
+    } else if(strcmp(cmd, "add") != 0 && strcmp(cmd, "disable") != 0 && strcmp(cmd, "token") != 0 &&
+              strcmp(cmd, "list") != 0) {
+        fprintf(stderr, "kith user: unknown command '%s'\n\n%s", cmd, USER_USAGE);
+        return CLI_EXIT_USAGE;
+    }
+    int64_t ttl = parse_duration(expires);
+    if(ttl < 0) {
+        fprintf(stderr, "kith user: --expires wants a duration such as 30m, 8h or 2d (at most a year)\n");
+        return CLI_EXIT_USAGE;
+    }
+    session s;
+    int code = open_db(db, &s, "user");
+    if(code) return code;
+    kith_rc rc = KITH_OK;
+    if(strcmp(cmd, "add") == 0) {
+        char password[1024], hash[AUTH_PWHASH_MAX];
+        int pr = read_password(password, sizeof password);
+        if(pr) {
+            fprintf(stderr, "kith user add: %s\n",
+                    pr == -2 ? "the password must be at least 8 characters" : "no password on standard input");
+            code = CLI_EXIT_USAGE;
+            goto done;
+        }
+        rc = auth_password_hash(password, hash);
+        memset(password, 0, sizeof password);
+        store_account a = {.kind = "user", .name = (char *)username, .role = (char *)role, .org = (char *)org,
+                           .practitioner = (char *)practitioner, .secret = hash, .created = (int64_t)time(NULL)};
+        if(!rc) rc = store_account_put(s.c, &a);
+        if(!rc) {
+            audit_admin(s.c, "user-add", 'C', username, role);
+            printf("Added user %s (%s at Organization/%s)\n", username, role, org);
+        }
+    } else if(strcmp(cmd, "disable") == 0) {
+        store_account a;
+        rc = store_account_get(s.c, "user", arg, &a);
+        if(rc == KITH_ENOTFOUND) {
+            fprintf(stderr, "kith user disable: no user called '%s'\n", arg);
+            code = CLI_EXIT_REJECTED;
+            goto done;
+        }
+        if(!rc) {
+            a.disabled = true;
+            rc = store_account_put(s.c, &a);
+            store_account_free(&a);
+        }
+        if(!rc) {
+            audit_admin(s.c, "user-disable", 'U', arg, NULL);
+            printf("Disabled user %s\n", arg);
+        }
+    } else if(strcmp(cmd, "list") == 0) {
+        printf("%-24s %-22s %-20s %-16s %s\n", "USER", "ROLE", "ORGANISATION", "PRACTITIONER", "STATE");
+        rc = store_account_list(s.c, "user", print_user, NULL);
+    } else {
+        store_account a;
+        rc = store_account_get(s.c, "user", arg, &a);
+        if(rc == KITH_ENOTFOUND || (!rc && a.disabled)) {
+            fprintf(stderr, "kith user token: no active user called '%s'\n", arg);
+            if(!rc) store_account_free(&a);
+            code = CLI_EXIT_REJECTED;
+            goto done;
+        }
+        if(!rc) {
+            const char *scopes = a.role && strcmp(a.role, "analyst") == 0 ? "user/*.rs" : "user/*.cruds";
+            char token[AUTH_TOKEN_MAX];
+            rc = auth_token_issue(s.c, "user", arg, scopes, ttl, token);
+            store_account_free(&a);
+            if(!rc) {
+                audit_admin(s.c, "token-issue", 'E', arg, expires);
+                printf("%s\n", token);
+            }
+        }
+    }
+    if(rc) {
+        fprintf(stderr, "kith user %s: %s\n", cmd, kith_rc_name(rc));
+        code = cli_exit_code(rc) == CLI_EXIT_OK ? CLI_EXIT_FAILED : CLI_EXIT_FAILED;
+    }
+done:
+    store_close(s.st);
+    return code;
+}
+
+int cli_client(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},      {"scopes", required_argument, NULL, 's'},
+        {"expires", required_argument, NULL, 'e'}, {"public-key", required_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *scopes = NULL, *expires = "1h", *key_file = NULL;
+    int ch;
+    optind = 1;
+    while((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch(ch) {
+        case 'd': db = optarg; break;
+        case 's': scopes = optarg; break;
+        case 'e': expires = optarg; break;
+        case 'k': key_file = optarg; break;
+        case 'h': fputs(CLIENT_USAGE, stdout); return CLI_EXIT_OK;
+        default: fputs(CLIENT_USAGE, stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    const char *cmd = optind < argc ? argv[optind] : NULL;
+    const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if(!cmd || (strcmp(cmd, "list") != 0 && !name)) {
+        fprintf(stderr, "kith client: say what to do and to which client\n\n%s", CLIENT_USAGE);
+        return CLI_EXIT_USAGE;
+    }
+    if(strcmp(cmd, "add") != 0 && strcmp(cmd, "token") != 0 && strcmp(cmd, "list") != 0) {
+        fprintf(stderr, "kith client: unknown command '%s'\n\n%s", cmd, CLIENT_USAGE);
+        return CLI_EXIT_USAGE;
+    }
+    char bad[128];
+    if(strcmp(cmd, "add") == 0 && (!scopes || !auth_scopes_valid(scopes, bad, sizeof bad))) {
+        fprintf(stderr, "kith client add: --scopes wants SMART scopes such as 'system/*.cruds'%s%s\n",
+                scopes ? "; not " : "", scopes ? bad : "");
+        return CLI_EXIT_USAGE;
+    }
+    if(strcmp(cmd, "token") == 0 && scopes && !auth_scopes_valid(scopes, bad, sizeof bad)) {
+        fprintf(stderr, "kith client token: '%s' is not a SMART scope\n", bad);
+        return CLI_EXIT_USAGE;
+    }
+    int64_t ttl = parse_duration(expires);
+    if(ttl < 0 || ttl > 86400) {
+        fprintf(stderr, "kith client: --expires wants a duration up to a day, such as 5m or 1h\n");
+        return CLI_EXIT_USAGE;
+    }
+    char *pem = NULL;
+    if(key_file) {
+        FILE *f = fopen(key_file, "r");
+        if(!f) {
+            fprintf(stderr, "kith client add: cannot read %s\n", key_file);
+            return CLI_EXIT_FAILED;
+        }
+        char chunk[8192];
+        size_t n = fread(chunk, 1, sizeof chunk - 1, f);
+        fclose(f);
+        chunk[n] = '\0';
+        if(!strstr(chunk, "-----BEGIN PUBLIC KEY-----")) {
+            fprintf(stderr, "kith client add: %s is not a PEM public key\n", key_file);
+            return CLI_EXIT_USAGE;
+        }
+        pem = strdup(chunk);
+    }
+    session s;
+    int code = open_db(db, &s, "client");
+    if(code) {
+        free(pem);
+        return code;
+    }
+    kith_rc rc = KITH_OK;
+    if(strcmp(cmd, "add") == 0) {
+        store_account a = {.kind = "client", .name = (char *)name, .scopes = (char *)scopes, .public_key = pem,
+                           .created = (int64_t)time(NULL)};
+        rc = store_account_put(s.c, &a);
+        if(!rc) {
+            audit_admin(s.c, "client-add", 'C', name, scopes);
+            printf("Added client %s with scopes %s\n", name, scopes);
+        }
+    } else if(strcmp(cmd, "list") == 0) {
+        rc = store_account_list(s.c, "client", print_client, NULL);
+    } else {
+        store_account a;
+        rc = store_account_get(s.c, "client", name, &a);
+        if(rc == KITH_ENOTFOUND || (!rc && a.disabled)) {
+            fprintf(stderr, "kith client token: no active client called '%s'\n", name);
+            if(!rc) store_account_free(&a);
+            code = CLI_EXIT_REJECTED;
+            goto done;
+        }
+        if(!rc) {
+            /* a token never grants more than the client was registered with */
+            const char *grant = a.scopes ? a.scopes : "";
+            if(scopes) {
+                const char *p = scopes;
+                while(*p && !rc) {
+                    while(*p == ' ') p++;
+                    const char *end = strchr(p, ' ');
+                    size_t n = end ? (size_t)(end - p) : strlen(p);
+                    char one[128];
+                    snprintf(one, sizeof one, "%.*s", (int)n, p);
+                    const char *slash = strchr(one, '/'), *dot = strrchr(one, '.');
+                    bool ok = slash && dot && dot > slash;
+                    if(ok) {
+                        char type[72];
+                        snprintf(type, sizeof type, "%.*s", (int)(dot - slash - 1), slash + 1);
+                        for(const char *q = dot + 1; *q && ok; q++)
+                            if(strchr("cruds", *q) && !auth_scope_allows(grant, type, *q)) ok = false;
+                    }
+                    if(!ok) {
+                        fprintf(stderr, "kith client token: %s asks for more than %s was registered with (%s)\n",
+                                one, name, grant);
+                        code = CLI_EXIT_REJECTED;
+                        store_account_free(&a);
+                        goto done;
+                    }
+                    p += n;
+                }
+                grant = scopes;
+            }
+            char token[AUTH_TOKEN_MAX];
+            rc = auth_token_issue(s.c, "client", name, grant, ttl, token);
+            store_account_free(&a);
+            if(!rc) {
+                audit_admin(s.c, "token-issue", 'E', name, expires);
+                printf("%s\n", token);
+            }
+        }
+    }
+    if(rc) {
+        fprintf(stderr, "kith client %s: %s\n", cmd, kith_rc_name(rc));
+        code = CLI_EXIT_FAILED;
+    }
+done:
+    free(pem);
+    store_close(s.st);
+    return code;
+}
+
+static int print_access(void *ctx, const store_audit_entry *e) {
+    (void)ctx;
+    printf("%-26s %-40s %s %s\n", e->recorded, e->agent, e->action, e->outcome);
+    return 0;
+}
+
+int cli_audit(int argc, char **argv) {
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    const char *db = NULL;
+    int ch;
+    optind = 1;
+    while((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch(ch) {
+        case 'd': db = optarg; break;
+        case 'h': fputs(AUDIT_USAGE, stdout); return CLI_EXIT_OK;
+        default: fputs(AUDIT_USAGE, stderr); return CLI_EXIT_USAGE;
+        }
+    }
+    const char *cmd = optind < argc ? argv[optind] : NULL;
+    if(!cmd || (strcmp(cmd, "verify") != 0 && strcmp(cmd, "report") != 0) ||
+       (strcmp(cmd, "report") == 0 && optind + 1 >= argc)) {
+        fprintf(stderr, "kith audit: say verify, or report PATIENT_ID\n\n%s", AUDIT_USAGE);
+        return CLI_EXIT_USAGE;
+    }
+    session s;
+    int code = open_db(db, &s, "audit");
+    if(code) return code;
+    if(strcmp(cmd, "verify") == 0) {
+        int64_t checked = 0, broken = 0;
+        char msg[256];
+        kith_rc rc = audit_verify(s.c, &checked, &broken, msg, sizeof msg);
+        if(rc == KITH_OK) {
+            printf("%s\n", msg);
+        } else if(rc == KITH_EINVALID) {
+            printf("BROKEN: %s (%lld entries before it are intact)\n", msg, (long long)checked);
+            code = CLI_EXIT_REJECTED;
+        } else {
+            fprintf(stderr, "kith audit verify: %s\n", kith_rc_name(rc));
+            code = CLI_EXIT_FAILED;
+        }
+    } else {
+        const char *patient = argv[optind + 1];
+        printf("%-26s %-40s %s %s\n", "WHEN", "WHO", "ACTION", "OUTCOME");
+        store_audit_query q = {.patient = patient};
+        kith_rc rc = store_audit_scan(s.c, &q, print_access, NULL);
+        if(rc) {
+            fprintf(stderr, "kith audit report: %s\n", kith_rc_name(rc));
+            code = CLI_EXIT_FAILED;
+        } else {
+            audit_admin(s.c, "access-report", 'R', NULL, patient);
+        }
+    }
+    store_close(s.st);
+    return code;
+}

@@ -1,0 +1,60 @@
+/*
+ * access.c — the current request's principal, scope checks and audit notes
+ * (see access.h).
+ */
+#include "fhir/access.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "fhir/rest.h"
+
+static _Thread_local access_request *current;
+
+void access_set_current(access_request *r) {
+    current = r;
+}
+
+access_request *access_current(void) {
+    return current;
+}
+
+static char action_of(char interaction) {
+    switch(interaction) {
+    case 'c': return 'C';
+    case 'r': return 'R';
+    case 'u': return 'U';
+    case 'd': return 'D';
+    default: return 'E';
+    }
+}
+
+bool access_permit(http_response *res, const char *type, char interaction, const char *subtype) {
+    access_request *r = current;
+    if(!r) return true;
+    if(!r->subtype) {
+        r->subtype = subtype;
+        r->action = action_of(interaction);
+        snprintf(r->type, sizeof r->type, "%s", type);
+    }
+    bool audit_reader = strcmp(r->who.kind, "client") == 0 || strcmp(r->who.role, "administrator") == 0;
+    if(strcmp(type, "AuditEvent") == 0 && !audit_reader) {
+        r->denied = true;
+        snprintf(r->detail, sizeof r->detail, "only administrators and audit systems may read the audit trail");
+        fhir_reply_error(res, 403, "forbidden", "%s", r->detail);
+        return false;
+    }
+    if(auth_scope_allows(r->who.scopes, type, interaction)) return true;
+    r->denied = true;
+    snprintf(r->detail, sizeof r->detail, "the token's scopes do not allow %.20s on %.64s", subtype,
+             strcmp(type, "*") == 0 ? "the whole server" : type);
+    fhir_reply_error(res, 403, "forbidden", "%s", r->detail);
+    return false;
+}
+
+void access_note(const char *type, const char *id, const char *patient) {
+    access_request *r = current;
+    if(!r) return;
+    if(type && id && !r->what[0]) snprintf(r->what, sizeof r->what, "%s/%s", type, id);
+    if(patient && *patient && !r->patient[0]) snprintf(r->patient, sizeof r->patient, "%s", patient);
+}

@@ -1,0 +1,49 @@
+/*
+ * access.h — who is making the current FHIR request, whether they may do
+ * what they ask, and what the audit trail should say about it.
+ *
+ * fhir_rest_handle authenticates each request from outside and makes an
+ * access_request current for the handling thread; everything the request
+ * does (including the entries of a Bundle it posts) is checked against it
+ * with access_permit, and handlers note the person concerned for the
+ * AuditEvent. Code running with no current request (the CLI, background
+ * export jobs already checked when they were started) is not restricted.
+ *
+ * Today's rule is the token's SMART scopes (system/, user/ and patient/
+ * scopes, interactions c r u d s); the care-relationship policy will decide
+ * here too. Thread-local; no locks.
+ */
+#ifndef KITH_FHIR_ACCESS_H
+#define KITH_FHIR_ACCESS_H
+#include <stdbool.h>
+
+#include "auth/auth.h"
+#include "http/http.h"
+
+typedef struct access_request {
+    auth_principal who;
+    /* for the AuditEvent: the first interaction checked, and what it concerned */
+    char action;         /* C R U D E */
+    const char *subtype; /* static: read, vread, history, search, create, update, patch, delete, operation */
+    char type[64];
+    char what[160];      /* Type/id */
+    char patient[72];    /* Patient id, when the request is about one person */
+    bool denied;
+    char detail[200];
+} access_request;
+
+/* Make r the current request of this thread (r NULL: none). */
+void access_set_current(access_request *r);
+access_request *access_current(void);
+
+/*
+ * May the current principal do interaction (c r u d s) on type ("*" for the
+ * whole server)? subtype names the FHIR interaction for the audit trail. On
+ * refusal writes 403 with an OperationOutcome to res and returns false.
+ */
+bool access_permit(http_response *res, const char *type, char interaction, const char *subtype);
+
+/* Note the resource and the person the request concerns (either may be NULL). */
+void access_note(const char *type, const char *id, const char *patient);
+
+#endif
