@@ -4,12 +4,14 @@
 #include "auth/auth.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "base/buf.h"
 #include "base/mem.h"
 
 const char *const auth_roles[] = {
@@ -167,6 +169,90 @@ kith_rc auth_authenticate(auth_cache *a, store_conn *c, const char *authorizatio
     s->p = *out;
     pthread_mutex_unlock(&a->mu);
     return KITH_OK;
+}
+
+/* ---- signing in with a password ------------------------------------------- */
+
+static atomic_int checks_running;
+
+const char *auth_user_scopes(const char *role) {
+    return role && strcmp(role, "analyst") == 0 ? "user/*.rs" : "user/*.cruds";
+}
+
+kith_rc auth_sign_in(store_conn *c, const char *username, const char *password, auth_principal *out,
+                     char token[AUTH_TOKEN_MAX], char *why, size_t whylen) {
+    memset(out, 0, sizeof *out);
+    static const char WRONG[] = "the username or password is wrong";
+    if(!username || !*username || !password || strlen(username) > 120 || strlen(password) > 1024) {
+        reason(why, whylen, WRONG);
+        return KITH_ENOTFOUND;
+    }
+    store_account a;
+    kith_rc rc = store_account_get(c, "user", username, &a);
+    if(rc == KITH_ENOTFOUND) {
+        reason(why, whylen, WRONG);
+        return rc;
+    }
+    if(rc) return rc;
+    int64_t now = (int64_t)time(NULL);
+    if(a.disabled) {
+        reason(why, whylen, WRONG);
+        rc = KITH_ENOTFOUND;
+    } else if(a.locked_until > now) {
+        reason(why, whylen, "too many failed sign-ins: this account is locked for a while; try again later");
+        rc = KITH_EBUSY;
+    } else if(atomic_fetch_add(&checks_running, 1) >= AUTH_MAX_CHECKS) {
+        atomic_fetch_sub(&checks_running, 1);
+        reason(why, whylen, "too many sign-ins at once; try again in a moment");
+        rc = KITH_EBUSY;
+    } else {
+        bool ok = auth_password_check(a.secret, password);
+        atomic_fetch_sub(&checks_running, 1);
+        if(ok) {
+            a.failures = 0;
+            a.locked_until = 0;
+            rc = store_account_put(c, &a);
+            if(!rc) rc = auth_token_issue(c, "user", username, auth_user_scopes(a.role), AUTH_SESSION_SECONDS, token);
+            if(!rc) {
+                copy(out->kind, sizeof out->kind, "user");
+                copy(out->name, sizeof out->name, a.name);
+                copy(out->role, sizeof out->role, a.role);
+                copy(out->org, sizeof out->org, a.org);
+                copy(out->practitioner, sizeof out->practitioner, a.practitioner);
+                copy(out->scopes, sizeof out->scopes, auth_user_scopes(a.role));
+            }
+        } else {
+            a.failures++;
+            if(a.failures >= AUTH_LOCK_FAILURES) {
+                a.failures = 0;
+                a.locked_until = now + AUTH_LOCK_SECONDS;
+            }
+            store_account_put(c, &a);
+            reason(why, whylen, WRONG);
+            rc = KITH_ENOTFOUND;
+        }
+    }
+    store_account_free(&a);
+    return rc;
+}
+
+void auth_csrf_for(const char *session_token, char out[AUTH_HASH_HEX]) {
+    buf b = BUF_INIT;
+    buf_printf(&b, "kith-csrf\n%s", session_token ? session_token : "");
+    auth_sha256_hex(b.data, b.len, out);
+    buf_free(&b);
+}
+
+kith_rc auth_sign_out(auth_cache *a, store_conn *c, const char *token) {
+    char hash[AUTH_HASH_HEX];
+    auth_sha256_hex(token, strlen(token), hash);
+    if(a) {
+        pthread_mutex_lock(&a->mu);
+        for(int i = 0; i < CACHE_SLOTS; i++)
+            if(strcmp(a->slot[i].hash, hash) == 0) memset(&a->slot[i], 0, sizeof a->slot[i]);
+        pthread_mutex_unlock(&a->mu);
+    }
+    return store_token_delete(c, hash);
 }
 
 /* ---- scopes ------------------------------------------------------------- */

@@ -68,6 +68,32 @@ void auth_cache_free(auth_cache *a);
 kith_rc auth_authenticate(auth_cache *a, store_conn *c, const char *authorization, auth_principal *out, char *why,
                           size_t whylen);
 
+/*
+ * Sign in with a password (the web's sign-in form). On success issues a
+ * session token (8 hours; scopes by role) into token and fills *out.
+ * Refusals, with the reason in why (never saying whether the username
+ * exists): KITH_ENOTFOUND wrong username or password, or a disabled account;
+ * KITH_EBUSY the account is locked for 15 minutes after 5 failures in a row,
+ * or too many sign-ins are being checked at once (try again shortly).
+ * Password checks run at most AUTH_MAX_CHECKS at a time so that a flood of
+ * sign-ins cannot take the server's threads from everyone else.
+ */
+#define AUTH_MAX_CHECKS 2
+#define AUTH_SESSION_SECONDS (8 * 3600)
+#define AUTH_LOCK_FAILURES 5
+#define AUTH_LOCK_SECONDS (15 * 60)
+kith_rc auth_sign_in(store_conn *c, const char *username, const char *password, auth_principal *out,
+                     char token[AUTH_TOKEN_MAX], char *why, size_t whylen);
+
+/* The anti-forgery token that goes with a session token (derived, not stored). */
+void auth_csrf_for(const char *session_token, char out[AUTH_HASH_HEX]);
+
+/* The scopes a user's token gets for a role. Static string. */
+const char *auth_user_scopes(const char *role);
+
+/* Forget a session token (signing out); drops it from the cache too. */
+kith_rc auth_sign_out(auth_cache *a, store_conn *c, const char *token);
+
 /* SMART v2 scopes: does any of `scopes` allow `interaction` on resource `type`?
  * interaction is one of c r u d s (create, read, update, delete, search).
  * Scopes look like system/Patient.rs, user/(star).cruds, patient/Observation.r;

@@ -242,7 +242,7 @@ int cli_user(int argc, char **argv) {
             goto done;
         }
         if(!rc) {
-            const char *scopes = a.role && strcmp(a.role, "analyst") == 0 ? "user/*.rs" : "user/*.cruds";
+            const char *scopes = auth_user_scopes(a.role);
             char token[AUTH_TOKEN_MAX];
             rc = auth_token_issue(s.c, "user", arg, scopes, ttl, token);
             store_account_free(&a);

@@ -37,8 +37,13 @@ static const char USAGE[] =
     "                     normal: survives a crash of kith but not of the machine [KITH_SYNC]\n"
     "  --export-dir DIR   where bulk $export jobs write their NDJSON files, one\n"
     "                     subdirectory per job [KITH_EXPORT_DIR] (default ./kith-exports)\n"
+    "  --tls-cert FILE    serve HTTPS with this PEM certificate (chain) [KITH_TLS_CERT];\n"
+    "  --tls-key FILE     and this PEM private key [KITH_TLS_KEY]. Session cookies are then Secure.\n"
     "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
     "  -h, --help         show this help\n"
+    "\n"
+    "Every /fhir request but GET /fhir/metadata needs a bearer token (kith user token,\n"
+    "kith client token) or a web session (POST /auth/login); every access is audited.\n"
     "\n"
     "Logs are JSON lines on standard error, one per request with its request id\n"
     "(also sent back in the X-Request-Id header). SIGTERM or Ctrl-C stops the\n"
@@ -66,6 +71,20 @@ static void store_metrics(void *ctx, buf *out) {
                (unsigned long long)s.groups, (unsigned long long)s.grouped_jobs);
 }
 
+/* A small file's contents (NUL-terminated; caller frees), or NULL. */
+static char *read_small_file(const char *path) {
+    FILE *f = fopen(path, "r");
+    if(!f) return NULL;
+    char *text = calloc(1, 1 << 20);
+    size_t n = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+    fclose(f);
+    if(text && n == 0) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
 static bool parse_int(const char *s, long lo, long hi, long *out) {
     char *end = NULL;
     long v = strtol(s, &end, 10);
@@ -81,10 +100,11 @@ int cli_serve(int argc, char **argv) {
         {"max-body", required_argument, NULL, 'm'}, {"sync", required_argument, NULL, 's'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"export-dir", required_argument, NULL, 'e'},
+        {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
-    const char *export_dir = NULL;
+    const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -98,6 +118,8 @@ int cli_serve(int argc, char **argv) {
         case 's': sync_s = optarg; break;
         case 'q': quiet = true; break;
         case 'e': export_dir = optarg; break;
+        case 'C': tls_cert = optarg; break;
+        case 'K': tls_key = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -166,6 +188,25 @@ int cli_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    tls_cert = cli_setting(tls_cert, "KITH_TLS_CERT", NULL);
+    tls_key = cli_setting(tls_key, "KITH_TLS_KEY", NULL);
+    char *cert_pem = NULL, *key_pem = NULL;
+    if((tls_cert != NULL) != (tls_key != NULL)) {
+        fprintf(stderr, "kith serve: TLS needs both --tls-cert and --tls-key\n");
+        store_close(st);
+        return CLI_EXIT_USAGE;
+    }
+    if(tls_cert) {
+        cert_pem = read_small_file(tls_cert);
+        key_pem = read_small_file(tls_key);
+        if(!cert_pem || !key_pem || !strstr(cert_pem, "-----BEGIN") || !strstr(key_pem, "-----BEGIN")) {
+            fprintf(stderr, "kith serve: cannot read a PEM certificate from %s and key from %s\n", tls_cert, tls_key);
+            free(cert_pem);
+            free(key_pem);
+            store_close(st);
+            return CLI_EXIT_FAILED;
+        }
+    }
     if(auth_init()) {
         fprintf(stderr, "kith serve: cannot initialise libsodium\n");
         store_close(st);
@@ -173,7 +214,7 @@ int cli_serve(int argc, char **argv) {
     }
     auth_cache *auth = auth_cache_new();
     audit_log *audit = audit_open(st);
-    fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit};
+    fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL};
     bulk_configure(export_dir);
     http_options ho = {
         .bind = bind,
@@ -182,6 +223,8 @@ int cli_serve(int argc, char **argv) {
         .max_body = (size_t)max_body,
         .log_requests = !quiet,
         .metrics_extra = store_metrics,
+        .tls_cert_pem = cert_pem,
+        .tls_key_pem = key_pem,
     };
     http_server *srv = NULL;
     rc = http_start(&ho, fhir_rest_handle, &api, &srv, err, sizeof err);
@@ -193,7 +236,7 @@ int cli_serve(int argc, char **argv) {
         store_close(st);
         return CLI_EXIT_FAILED;
     }
-    log_event(LOG_INFO, "serving", "\"url\":\"http://%s:%d/\",\"db\":\"%s\",\"threads\":%ld", bind, http_port(srv),
+    log_event(LOG_INFO, "serving", "\"url\":\"%s://%s:%d/\",\"db\":\"%s\",\"threads\":%ld", cert_pem ? "https" : "http", bind, http_port(srv),
               db, threads);
     int sig = 0;
     sigwait(&stop, &sig);
@@ -203,6 +246,9 @@ int cli_serve(int argc, char **argv) {
     audit_close(audit); /* writes what is still queued */
     auth_cache_free(auth);
     store_close(st);
+    if(key_pem) memset(key_pem, 0, strlen(key_pem));
+    free(cert_pem);
+    free(key_pem);
     log_event(LOG_INFO, "stopped", NULL);
     return CLI_EXIT_OK;
 }

@@ -36,6 +36,7 @@
 #include "fhir/patch.h"
 #include "fhir/record.h"
 #include "fhir/search.h"
+#include "web/signin.h"
 #include "json/json.h"
 
 #define FHIR_JSON "application/fhir+json; charset=utf-8"
@@ -608,6 +609,10 @@ static void note_search_patient(const http_request *req, const char *type) {
 
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     fhir_rest *api = ctx;
+    if(strncmp(req->path, "/auth/", 6) == 0) {
+        web_signin_handle(api, req, res);
+        return;
+    }
     if(open_to_all(req) || strncmp(req->path, "/fhir", 5) != 0 || (req->path[5] && req->path[5] != '/')) {
         fhir_rest_dispatch(api, req, res, NULL);
         return;
@@ -615,8 +620,25 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     access_request ar = {0};
     store_conn *c = store_conn_for_thread(api->st);
     char why[160] = "";
-    kith_rc rc = c ? auth_authenticate(api->auth, c, http_header_get(req, "Authorization"), &ar.who, why, sizeof why)
-                   : KITH_ESTORE;
+    /* a bearer token, or else the web session's cookie */
+    const char *authorization = http_header_get(req, "Authorization");
+    char session[AUTH_TOKEN_MAX], bearer[AUTH_TOKEN_MAX + 8];
+    bool by_cookie = (!authorization || !*authorization) && web_session_cookie(req, session);
+    if(by_cookie) {
+        snprintf(bearer, sizeof bearer, "Bearer %s", session);
+        authorization = bearer;
+    }
+    kith_rc rc = c ? auth_authenticate(api->auth, c, authorization, &ar.who, why, sizeof why) : KITH_ESTORE;
+    if(!rc && by_cookie && !is_get(req->method) && strcmp(req->method, "HEAD") != 0 && !web_csrf_ok(req, session)) {
+        res->route = "fhir.csrf";
+        fhir_reply_error(res, 403, "security",
+                         "a change made with a session cookie needs the session's X-CSRF-Token header");
+        audit_event ev = {.action = 'E', .subtype = "csrf-refused", .outcome = 4, .who = &ar.who,
+                          .address = req->client_address, .request_id = req->request_id,
+                          .detail = "missing or wrong X-CSRF-Token"};
+        audit_record(api->audit, &ev);
+        return;
+    }
     const char *address = req->client_address && *req->client_address ? req->client_address : NULL;
     if(rc == KITH_EINVAL || rc == KITH_ENOTFOUND) {
         res->route = "fhir.unauthenticated";

@@ -4,6 +4,8 @@
 #ifndef KITH_FHIR_REST_H
 #define KITH_FHIR_REST_H
 #include "fhir/outcome.h"
+#include <stdbool.h>
+
 #include "http/http.h"
 #include "store/store.h"
 
@@ -15,6 +17,7 @@ typedef struct fhir_rest {
     const char *version;/* software version for the CapabilityStatement */
     struct auth_cache *auth;  /* borrowed: resolves bearer tokens */
     struct audit_log *audit;  /* borrowed: where AuditEvents go */
+    bool tls;                 /* served over TLS: session cookies are Secure */
 } fhir_rest;
 
 /* The http_handler: ctx is a fhir_rest. Thread-safe. Every /fhir request but

@@ -275,7 +275,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     bool host_ok = host && *host && strlen(host) < 250;
     for(const char *h = host; host_ok && *h; h++)
         if(!isalnum((unsigned char)*h) && !strchr(".-:[]_", *h)) host_ok = false;
-    snprintf(base, sizeof base, "http://%s", host_ok ? host : "localhost");
+    snprintf(base, sizeof base, "%s://%s", s->opt.tls_cert_pem ? "https" : "http", host_ok ? host : "localhost");
     req.base_url = base;
     char peer[64] = "";
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -367,13 +367,32 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
     s->fn = fn;
     s->ctx = ctx;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    s->d = MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-                            on_mhd_error, s, MHD_OPTION_SOCK_ADDR, &sin,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 4),
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024), MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+    bool tls = opt->tls_cert_pem && opt->tls_key_pem;
+    if(tls && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "this libmicrohttpd was built without TLS");
+        free(s);
+        return KITH_EUNSUPPORTED;
+    }
+    if(tls) flags |= MHD_USE_TLS;
+    /* the same options either way, with the certificate and key added for TLS */
+    s->d = tls ? MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                  on_mhd_error, s, MHD_OPTION_HTTPS_MEM_CERT, opt->tls_cert_pem,
+                                  MHD_OPTION_HTTPS_MEM_KEY, opt->tls_key_pem, MHD_OPTION_SOCK_ADDR, &sin,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 4),
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+                                  (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
+                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END)
+              : MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+                                 on_mhd_error, s, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_THREAD_POOL_SIZE,
+                                 (unsigned)(opt->threads > 0 ? opt->threads : 4), MHD_OPTION_NOTIFY_COMPLETED,
+                                 on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
+                                 MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if(!s->d) {
-        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted)", opt->bind, opt->port);
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted%s)", opt->bind, opt->port,
+                 tls ? ", or the TLS certificate or key is unusable" : "");
         free(s);
         return KITH_EIO;
     }

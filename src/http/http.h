@@ -83,6 +83,8 @@ typedef struct http_options {
     size_t max_body;      /* bytes */
     bool log_requests;    /* one JSON line per request on stderr */
     http_metrics_fn metrics_extra;
+    const char *tls_cert_pem; /* serve HTTPS with this certificate chain (PEM text), or NULL for HTTP */
+    const char *tls_key_pem;  /* and its private key (PEM text) */
 } http_options;
 
 typedef struct http_server http_server;

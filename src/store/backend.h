@@ -55,6 +55,7 @@ typedef struct store_backend {
     kith_rc (*account_list)(store_conn *c, const char *kind, store_account_fn fn, void *ctx);
     kith_rc (*token_put)(store_conn *c, const store_token *t);
     kith_rc (*token_get)(store_conn *c, const char *hash, store_token *out);
+    kith_rc (*token_delete)(store_conn *c, const char *hash);
     kith_rc (*audit_append)(store_conn *c, store_audit_entry *e, size_t n);
     kith_rc (*audit_last)(store_conn *c, int64_t *seq, char **hash);
     kith_rc (*audit_scan)(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx);

@@ -833,6 +833,7 @@ const store_backend store_sqlite_backend = {
     .account_list = sq_account_list,
     .token_put = sq_token_put,
     .token_get = sq_token_get,
+    .token_delete = sq_token_delete,
     .audit_append = sq_audit_append,
     .audit_last = sq_audit_last,
     .audit_scan = sq_audit_scan,

@@ -147,6 +147,16 @@ kith_rc sq_token_get(store_conn *c, const char *hash, store_token *out) {
     return rc;
 }
 
+kith_rc sq_token_delete(store_conn *c, const char *hash) {
+    sqlite3_stmt *st = NULL;
+    if(sqlite3_prepare_v2(sq_conn_db(c), "DELETE FROM kith_token WHERE hash = ?1", -1, &st, NULL) != SQLITE_OK)
+        return KITH_ESTORE;
+    sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? KITH_OK : err_of(r);
+}
+
 kith_rc sq_audit_append(store_conn *c, store_audit_entry *e, size_t n) {
     sqlite3 *db = sq_conn_db(c);
     sqlite3_stmt *st = NULL;

@@ -30,6 +30,7 @@ kith_rc sq_account_get(store_conn *c, const char *kind, const char *name, store_
 kith_rc sq_account_list(store_conn *c, const char *kind, store_account_fn fn, void *ctx);
 kith_rc sq_token_put(store_conn *c, const store_token *t);
 kith_rc sq_token_get(store_conn *c, const char *hash, store_token *out);
+kith_rc sq_token_delete(store_conn *c, const char *hash);
 kith_rc sq_audit_append(store_conn *c, store_audit_entry *e, size_t n);
 kith_rc sq_audit_last(store_conn *c, int64_t *seq, char **hash);
 kith_rc sq_audit_scan(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx);

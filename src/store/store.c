@@ -350,6 +350,10 @@ kith_rc store_token_get(store_conn *c, const char *hash, store_token *out) {
     return owner_of(c)->be->token_get(c, hash, out);
 }
 
+kith_rc store_token_delete(store_conn *c, const char *hash) {
+    return owner_of(c)->be->token_delete(c, hash);
+}
+
 void store_audit_entry_free(store_audit_entry *e) {
     if(!e) return;
     free(e->recorded);

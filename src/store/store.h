@@ -325,6 +325,8 @@ void store_token_free(store_token *t);
 kith_rc store_token_put(store_conn *c, const store_token *t);
 /* KITH_ENOTFOUND when no such token was issued (expiry is the caller's to check). */
 kith_rc store_token_get(store_conn *c, const char *hash, store_token *out);
+/* Forget a token (signing out). KITH_OK whether or not it existed. */
+kith_rc store_token_delete(store_conn *c, const char *hash);
 
 /*
  * The audit log: append-only; each entry carries the hash of the entry

@@ -1,0 +1,28 @@
+/*
+ * signin.h — signing in through the web: POST /auth/login (username and
+ * password, as a form or JSON) starts a session held in an HttpOnly,
+ * SameSite=Strict cookie (Secure under TLS) and answers with the session's
+ * anti-forgery token; GET /auth/session says who is signed in; POST
+ * /auth/logout ends the session. A request authenticated by the cookie that
+ * changes anything must send that token in X-CSRF-Token (web_csrf_ok).
+ * Sign-ins and sign-outs are audited.
+ */
+#ifndef KITH_WEB_SIGNIN_H
+#define KITH_WEB_SIGNIN_H
+#include <stdbool.h>
+
+#include "auth/auth.h"
+#include "fhir/rest.h"
+
+#define WEB_SESSION_COOKIE "kith_session"
+
+/* Handle a request under /auth/. */
+void web_signin_handle(fhir_rest *api, const http_request *req, http_response *res);
+
+/* The session token in the request's cookie, copied to out; false if none. */
+bool web_session_cookie(const http_request *req, char out[AUTH_TOKEN_MAX]);
+
+/* Does the request carry the anti-forgery token for session? */
+bool web_csrf_ok(const http_request *req, const char *session);
+
+#endif
