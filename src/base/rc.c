@@ -18,6 +18,7 @@ const char *kith_rc_name(kith_rc rc) {
     case KITH_ESTORE: return "database error";
     case KITH_EBUSY: return "database busy";
     case KITH_EUNSUPPORTED: return "not supported";
+    case KITH_EFORBIDDEN: return "forbidden";
     case KITH_EINTERNAL: return "internal error";
     }
     return "unknown error";

@@ -23,6 +23,7 @@ typedef enum kith_rc {
     KITH_ESTORE,       /* the database failed */
     KITH_EBUSY,        /* database busy beyond our retry budget */
     KITH_EUNSUPPORTED, /* a thing Kith does not do (yet) */
+    KITH_EFORBIDDEN,   /* the access policy refuses it */
     KITH_EINTERNAL     /* a bug: an invariant broke */
 } kith_rc;
 

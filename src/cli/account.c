@@ -362,10 +362,11 @@ int cli_client(int argc, char **argv) {
                     const char *slash = strchr(one, '/'), *dot = strrchr(one, '.');
                     bool ok = slash && dot && dot > slash;
                     if(ok) {
+                        /* every interaction the asked-for scope allows must be allowed already */
                         char type[72];
                         snprintf(type, sizeof type, "%.*s", (int)(dot - slash - 1), slash + 1);
-                        for(const char *q = dot + 1; *q && ok; q++)
-                            if(strchr("cruds", *q) && !auth_scope_allows(grant, type, *q)) ok = false;
+                        for(const char *q = "cruds"; *q && ok; q++)
+                            if(auth_scope_allows(one, type, *q) && !auth_scope_allows(grant, type, *q)) ok = false;
                     }
                     if(!ok) {
                         fprintf(stderr, "kith client token: %s asks for more than %s was registered with (%s)\n",

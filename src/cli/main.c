@@ -40,7 +40,8 @@ int cli_exit_code(kith_rc rc) {
     case KITH_EEXISTS:
     case KITH_ETOOBIG:
     case KITH_ENOTFOUND:
-    case KITH_EGONE: return CLI_EXIT_REJECTED;
+    case KITH_EGONE:
+    case KITH_EFORBIDDEN: return CLI_EXIT_REJECTED;
     default: return CLI_EXIT_FAILED;
     }
 }

@@ -44,12 +44,25 @@ bool access_permit(http_response *res, const char *type, char interaction, const
         fhir_reply_error(res, 403, "forbidden", "%s", r->detail);
         return false;
     }
+    if(strcmp(subtype, "export") == 0 && strcmp(r->who.kind, "user") == 0) {
+        r->denied = true;
+        snprintf(r->detail, sizeof r->detail, "bulk export is for system clients, not for people's sign-ins");
+        fhir_reply_error(res, 403, "forbidden", "%s", r->detail);
+        return false;
+    }
     if(auth_scope_allows(r->who.scopes, type, interaction)) return true;
     r->denied = true;
     snprintf(r->detail, sizeof r->detail, "the token's scopes do not allow %.20s on %.64s", subtype,
              strcmp(type, "*") == 0 ? "the whole server" : type);
     fhir_reply_error(res, 403, "forbidden", "%s", r->detail);
     return false;
+}
+
+bool access_allows(const char *type, char interaction) {
+    access_request *r = current;
+    if(!r) return true;
+    if(strcmp(type, "AuditEvent") == 0) return false; /* never brought in: read the log directly */
+    return auth_scope_allows(r->who.scopes, type, interaction);
 }
 
 void access_note(const char *type, const char *id, const char *patient) {

@@ -43,6 +43,10 @@ access_request *access_current(void);
  */
 bool access_permit(http_response *res, const char *type, char interaction, const char *subtype);
 
+/* Would access_permit allow it? No reply, no audit note (for resources a
+ * request brings in alongside its own: _include, _revinclude, $everything). */
+bool access_allows(const char *type, char interaction);
+
 /* Note the resource and the person the request concerns (either may be NULL). */
 void access_note(const char *type, const char *id, const char *patient);
 

@@ -17,6 +17,8 @@
  */
 #include "fhir/operations.h"
 
+#include "fhir/access.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -554,6 +556,30 @@ static void everything(store_conn *c, const http_request *req, http_response *re
     if(rc) {
         reply_rc(res, rc, "cannot read the Patient");
         goto done;
+    }
+    /* only the types this request may read (its scopes) */
+    bool narrowed = false;
+    for(size_t i = 0; i < ntypes; i++)
+        if(!access_allows(types[i], 'r')) {
+            free(types[i]);
+            types[i] = types[--ntypes];
+            i--;
+            narrowed = true;
+        }
+    if(ntypes == 0 && !narrowed) {
+        size_t all = fhir_resource_type_count();
+        bool every = true;
+        for(size_t i = 0; i < all && every; i++) every = access_allows(fhir_resource_type_at(i), 'r');
+        if(!every) {
+            types = xrealloc(types, all * sizeof *types);
+            for(size_t i = 0; i < all; i++)
+                if(access_allows(fhir_resource_type_at(i), 'r')) types[ntypes++] = xstrdup(fhir_resource_type_at(i));
+            narrowed = true;
+        }
+    }
+    if(narrowed && ntypes == 0) { /* nothing it may read but the Patient */
+        types = xrealloc(types, sizeof *types);
+        types[ntypes++] = xstrdup("Patient");
     }
     store_scan_query q = {.types = (const char *const *)types,
                           .ntypes = ntypes,

@@ -327,6 +327,17 @@ kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_o
     if(rc) return rc;
     store_resource cur;
     kith_rc rr = store_read(c, p->type, p->id, 0, &cur);
+    bool sees = true;
+    if(rr == KITH_ENOTFOUND && cur.hidden) {
+        fhir_issues_add(issues, "error", "not-found", NULL, "%s/%s is not known", p->type, p->id);
+        return finish(c, o, KITH_ENOTFOUND);
+    }
+    if(p->patient && store_viewer_sees(c, p->patient, &sees) == KITH_OK && !sees) {
+        store_resource_free(&cur);
+        fhir_issues_add(issues, "error", "forbidden", NULL,
+                        "you have no care relationship with Patient/%s (use break-glass if you must)", p->patient);
+        return finish(c, o, KITH_EFORBIDDEN);
+    }
     int64_t have = (rr == KITH_OK || rr == KITH_EGONE) ? cur.version : 0;
     bool live = rr == KITH_OK;
     bool same = live && o->skip_unchanged && !o->if_match && same_content(&cur, p->res);

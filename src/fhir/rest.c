@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/clock.h"
 #include "base/datetime.h"
@@ -56,6 +57,7 @@ int fhir_rest_status_for(kith_rc rc) {
     case KITH_ETOOBIG: return 413;
     case KITH_EBUSY: return 503;
     case KITH_EUNSUPPORTED: return 501;
+    case KITH_EFORBIDDEN: return 403;
     case KITH_ENOMEM:
     case KITH_EIO:
     case KITH_ESTORE:
@@ -70,6 +72,7 @@ static const char *issue_code_for(kith_rc rc) {
     case KITH_EGONE: return "deleted";
     case KITH_ECONFLICT: return "conflict";
     case KITH_EUNSUPPORTED: return "not-supported";
+    case KITH_EFORBIDDEN: return "forbidden";
     case KITH_ETOOBIG: return "too-costly";
     case KITH_EBUSY: return "transient";
     case KITH_EINVALID: return "invalid";
@@ -583,6 +586,71 @@ static bool is_get(const char *m) {
     return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 }
 
+/* POST Patient/{id}/$break-glass (reason=... in the query, a form, or a
+ * Parameters body): a user without a care relationship opens the record for
+ * BREAK_GLASS_SECONDS, stating why. Granted, refused or not, it is audited
+ * for governance review. */
+#define BREAK_GLASS_SECONDS 3600
+static void do_break_glass(fhir_rest *api, store_conn *c, const http_request *req, http_response *res,
+                           const char *id) {
+    (void)api;
+    res->route = "fhir.break-glass";
+    access_request *ar = access_current();
+    if(strcmp(req->method, "POST") != 0) {
+        fhir_method_not_allowed(res, "POST", "$break-glass");
+        return;
+    }
+    if(!ar || strcmp(ar->who.kind, "user") != 0 || strcmp(ar->who.role, "analyst") == 0) {
+        fhir_reply_error(res, 403, "forbidden", "break-glass is for people giving direct care");
+        return;
+    }
+    ar->subtype = "break-glass";
+    ar->action = 'E';
+    access_note("Patient", id, id);
+    const char *reason = http_param_get(req, "reason");
+    json_value *body = NULL;
+    if((!reason || !*reason) && req->body_len && json_parse(req->body, req->body_len, &body, NULL, 0) == KITH_OK) {
+        json_value *ps = json_get(body, "parameter");
+        for(size_t i = 0; i < json_array_len(ps); i++) {
+            json_value *p = json_array_at(ps, i);
+            const char *name = json_string(json_get(p, "name"));
+            if(name && strcmp(name, "reason") == 0) reason = json_string(json_get(p, "valueString"));
+        }
+    }
+    if(!reason || strlen(reason) < 10) {
+        fhir_reply_error(res, 400, "required",
+                         "break-glass needs a reason of at least 10 characters (reason=..., or a Parameters body)");
+        json_free(body);
+        return;
+    }
+    snprintf(ar->detail, sizeof ar->detail, "break-glass: %s", reason);
+    /* the person must exist; whether they do is already known to whoever asks for break-glass */
+    store_set_viewer(c, NULL);
+    store_resource r;
+    kith_rc rc = store_read(c, "Patient", id, 0, &r);
+    store_resource_free(&r);
+    if(rc == KITH_OK) {
+        char account[160];
+        snprintf(account, sizeof account, "user/%s", ar->who.name);
+        rc = store_grant_add(c, account, id, (int64_t)time(NULL) + BREAK_GLASS_SECONDS, reason);
+    }
+    json_free(body);
+    if(rc == KITH_ENOTFOUND || rc == KITH_EGONE) {
+        fhir_reply_error(res, 404, "not-found", "Patient/%s is not known", id);
+    } else if(rc) {
+        fhir_reply_error(res, fhir_rest_status_for(rc), "exception", "cannot record the break-glass: %s",
+                         kith_rc_name(rc));
+    } else {
+        res->status = 200;
+        res->content_type = FHIR_JSON;
+        buf_printf(&res->body,
+                   "{\"resourceType\":\"OperationOutcome\",\"issue\":[{\"severity\":\"warning\",\"code\":"
+                   "\"informational\",\"diagnostics\":\"Patient/%s is open to you for %d minutes. This access is "
+                   "recorded and will be reviewed.\"}]}",
+                   id, BREAK_GLASS_SECONDS / 60);
+    }
+}
+
 /* Requests that need no token: the CapabilityStatement and readiness. */
 static bool open_to_all(const http_request *req) {
     return strcmp(req->path, "/readyz") == 0 ||
@@ -655,10 +723,23 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
                          kith_rc_name(rc));
         return;
     }
+    /* people see the records of those they care for; systems see what their scopes allow */
+    bool restricted = strcmp(ar.who.kind, "user") == 0;
+    char account[160];
+    snprintf(account, sizeof account, "user/%s", ar.who.name);
+    store_viewer viewer = {.no_patient_data = strcmp(ar.who.role, "analyst") == 0,
+                           .account = account,
+                           .practitioner = ar.who.practitioner,
+                           .org = ar.who.org};
+    if(restricted && store_set_viewer(c, &viewer)) {
+        fhir_reply_error(res, 503, "transient", "cannot apply the access policy");
+        return;
+    }
     access_set_current(&ar);
     fhir_rest_dispatch(api, req, res, NULL);
     if(ar.subtype && strcmp(ar.subtype, "search-type") == 0 && !ar.patient[0]) note_search_patient(req, ar.type);
     access_set_current(NULL);
+    if(restricted) store_set_viewer(c, NULL);
     int outcome = ar.denied || res->status == 401 || res->status == 403 || res->status == 404 || res->status == 410
                       ? 4
                   : res->status >= 500 ? 8
@@ -739,12 +820,17 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
             fhir_method_not_allowed(res, "POST", "the FHIR base");
         goto done;
     }
+    if(nseg == 3 && strcmp(seg[0], "Patient") == 0 && strcmp(seg[2], "$break-glass") == 0) {
+        do_break_glass(api, c, req, res, seg[1]);
+        goto done;
+    }
     if(seg[0][0] == '$' || (nseg > 1 && seg[nseg - 1][0] == '$')) {
         const char *op = seg[nseg - 1];
         const char *on = nseg > 1 && fhir_type_is_resource(seg[0]) ? seg[0] : "*";
         bool export = strcmp(op, "$export") == 0;
         if(nseg == 3) access_note(seg[0], seg[1], strcmp(seg[0], "Patient") == 0 ? seg[1] : NULL);
-        if(access_permit(res, on, export ? 's' : 'r', export ? "export" : "operation"))
+        /* an export takes every type in the compartments it covers: it needs the whole server */
+        if(access_permit(res, export ? "*" : on, export ? 's' : 'r', export ? "export" : "operation"))
             fhir_operation_handle(api, c, req, res, seg, nseg, tx);
         goto done;
     }
@@ -781,7 +867,15 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         if(!is_get(m) && !(nseg == 2 && strcmp(seg[1], "_search") == 0 && strcmp(m, "POST") == 0)) {
             fhir_method_not_allowed(res, "GET", "AuditEvent (the audit log is append-only and written by Kith)");
         } else if(nseg == 1 || (nseg == 2 && strcmp(seg[1], "_search") == 0)) {
-            if(access_permit(res, type, 's', "search-type")) fhir_auditevent_search(c, req, res);
+            if(access_permit(res, type, 's', "search-type")) {
+                search_params sp; /* POST _search: the form's parameters too */
+                gather_form(req, &sp);
+                http_request merged = *req;
+                merged.params = sp.v;
+                merged.nparams = sp.n;
+                fhir_auditevent_search(c, &merged, res);
+                http_params_free(sp.v, sp.n);
+            }
         } else if(nseg == 2) {
             if(access_permit(res, type, 'r', "read")) fhir_auditevent_read(c, req, res, seg[1]);
         } else {

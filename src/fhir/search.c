@@ -13,6 +13,8 @@
  */
 #include "fhir/search.h"
 
+#include "fhir/access.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -741,8 +743,9 @@ static int include_ref(void *vctx, const char *type, const char *id) {
     ref_ctx *rc = vctx;
     if(rc->included->n >= SEARCH_MAX_INCLUDED) return 1;
     if(page_has(rc->matches, type, id) || page_has(rc->included, type, id)) return 0;
-    store_resource r;
-    if(store_read(rc->c, type, id, 0, &r) == KITH_OK) page_add(rc->included, &r);
+    store_resource r = {0};
+    /* only what the request may read: its scopes, and (in store_read) its viewer */
+    if(access_allows(type, 'r') && store_read(rc->c, type, id, 0, &r) == KITH_OK) page_add(rc->included, &r);
     store_resource_free(&r);
     return 0;
 }

@@ -120,11 +120,16 @@ typedef struct sq_conn {
     sqlite3_stmt *st[ST_MAX];
     bool in_tx;
     bool text_pending;    /* temp.pending_text(_del) hold rows for sp_text */
+    int viewer;           /* 0 no viewer, 1 by care relationship, 2 no patient data (sqlite_viewer.c) */
     sq_stmt_cache *cache; /* dynamic search statements (sqlite_search.c) */
 } sq_conn;
 
 sqlite3 *sq_conn_db(store_conn *c) {
     return ((sq_conn *)c)->db;
+}
+
+int *sq_conn_viewer(store_conn *c) {
+    return &((sq_conn *)c)->viewer;
 }
 
 sq_stmt_cache **sq_conn_cache(store_conn *c) {
@@ -211,6 +216,9 @@ static const char *const MIGRATIONS[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
     "CREATE TRIGGER kith_audit_append_only_d BEFORE DELETE ON kith_audit"
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+    /* 4 -> 5: break-glass grants (sqlite_viewer.c) */
+    "CREATE TABLE kith_access_grant(account TEXT NOT NULL, patient TEXT NOT NULL, expires INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY(account, patient, created)) WITHOUT ROWID;",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -314,7 +322,8 @@ static kith_rc sq_connect(void *state, store_conn **out) {
     if(sq_configure(c->db, s->full, s->cache_mb, NULL, 0)) goto fail;
     if(sqlite3_exec(c->db,
                     "CREATE TEMP TABLE IF NOT EXISTS pending_text(rkey INTEGER PRIMARY KEY, narrative, content);"
-                    "CREATE TEMP TABLE IF NOT EXISTS pending_text_del(rkey INTEGER PRIMARY KEY);",
+                    "CREATE TEMP TABLE IF NOT EXISTS pending_text_del(rkey INTEGER PRIMARY KEY);"
+                    "CREATE TEMP TABLE IF NOT EXISTS kith_viewer(k TEXT PRIMARY KEY, v TEXT);",
                     NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     for(int i = 0; i < ST_MAX; i++)
@@ -451,6 +460,16 @@ static kith_rc sq_read(store_conn *sc, const char *type, const char *id, int64_t
         fill_row(st, 0, out);
         out->patient = col_text(st, 6);
         if(out->deleted) rc = KITH_EGONE;
+        if(c->viewer && out->patient && out->patient[0]) {
+            bool sees = false;
+            sqlite3_reset(st); /* one statement at a time on this row */
+            kith_rc vr = sq_viewer_sees(sc, out->patient, &sees);
+            if(vr || !sees) {
+                store_resource_free(out);
+                out->hidden = !vr;
+                rc = vr ? vr : KITH_ENOTFOUND;
+            }
+        }
     } else if(r == SQLITE_DONE) {
         rc = KITH_ENOTFOUND;
     } else {
@@ -645,12 +664,23 @@ static kith_rc sq_find_token(store_conn *sc, const char *type, const char *param
 static kith_rc sq_history(store_conn *sc, const store_history_query *q, store_history_fn fn, void *ctx,
                           int64_t *total) {
     sq_conn *c = (sq_conn *)sc;
-    char where[256] = "1=1";
+    char where[4096] = "1=1";
     size_t wl = strlen(where);
     if(q->type) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND rtype = ?1");
     if(q->id) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND rid = ?2");
     if(q->since) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND ts >= ?3");
-    char sql[512];
+    if(c->viewer) {
+        buf vis = BUF_INIT;
+        sq_visible_cond(sc, &vis, "patient");
+        if(vis.len >= sizeof where - wl) {
+            buf_free(&vis);
+            return KITH_EINTERNAL;
+        }
+        memcpy(where + wl, vis.data, vis.len + 1);
+        wl += vis.len;
+        buf_free(&vis);
+    }
+    char sql[4608];
     sqlite3_stmt *st = NULL;
     kith_rc rc = KITH_OK;
     int r;
@@ -732,7 +762,7 @@ static kith_rc sq_check(store_conn *sc, char *msg, size_t msglen) {
 
 /* The WHERE clause of a scan (after "WHERE "), binding from parameter 1 on;
  * the cursor is left out when !with_cursor. */
-static void scan_where(const store_scan_query *q, bool with_cursor, char *sql, size_t len) {
+static void scan_where(store_conn *sc, const store_scan_query *q, bool with_cursor, char *sql, size_t len) {
     size_t n = (size_t)snprintf(sql, len, "r.deleted = 0");
     if(q->ntypes) {
         n += (size_t)snprintf(sql + n, len - n, " AND r.rtype IN (");
@@ -744,6 +774,10 @@ static void scan_where(const store_scan_query *q, bool with_cursor, char *sql, s
     if(q->in_compartment) n += (size_t)snprintf(sql + n, len - n, " AND r.patient IS NOT NULL");
     if(with_cursor && q->after_type)
         n += (size_t)snprintf(sql + n, len - n, " AND (r.rtype, r.rid) > (?, ?)");
+    buf vis = BUF_INIT;
+    sq_visible_cond(sc, &vis, "r.patient");
+    if(vis.len) snprintf(sql + n, len - n, "%s", buf_str(&vis));
+    buf_free(&vis);
 }
 
 /* Bind what scan_where asked for; returns the next parameter number. */
@@ -759,13 +793,13 @@ static int scan_bind(sqlite3_stmt *st, const store_scan_query *q, bool with_curs
     return k;
 }
 
-#define SCAN_SQL_MAX (512 + 2 * STORE_SCAN_MAX_TYPES)
+#define SCAN_SQL_MAX (4608 + 2 * STORE_SCAN_MAX_TYPES)
 
 static kith_rc sq_scan(store_conn *sc, const store_scan_query *q, store_history_fn fn, void *ctx) {
     sq_conn *c = (sq_conn *)sc;
     if(q->ntypes > STORE_SCAN_MAX_TYPES) return KITH_EINVAL;
     char where[SCAN_SQL_MAX], sql[SCAN_SQL_MAX + 256];
-    scan_where(q, true, where, sizeof where);
+    scan_where(sc, q, true, where, sizeof where);
     snprintf(sql, sizeof sql,
              "SELECT r.rtype, r.rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq FROM resource r "
              "JOIN resource_version v ON v.seq = r.seq WHERE %s ORDER BY r.rtype, r.rid%s",
@@ -785,7 +819,7 @@ static kith_rc sq_scan_count(store_conn *sc, const store_scan_query *q, int64_t 
     sq_conn *c = (sq_conn *)sc;
     if(q->ntypes > STORE_SCAN_MAX_TYPES) return KITH_EINVAL;
     char where[SCAN_SQL_MAX], sql[SCAN_SQL_MAX + 256];
-    scan_where(q, false, where, sizeof where);
+    scan_where(sc, q, false, where, sizeof where);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM resource r %sWHERE %s",
              q->since ? "JOIN resource_version v ON v.seq = r.seq " : "", where);
     sqlite3_stmt *st = NULL;
@@ -837,4 +871,7 @@ const store_backend store_sqlite_backend = {
     .audit_append = sq_audit_append,
     .audit_last = sq_audit_last,
     .audit_scan = sq_audit_scan,
+    .set_viewer = sq_set_viewer,
+    .viewer_sees = sq_viewer_sees,
+    .grant_add = sq_grant_add,
 };

@@ -5,6 +5,7 @@
 #define KITH_STORE_SQLITE_INT_H
 #include <sqlite3.h>
 
+#include "base/buf.h"
 #include "store/store.h"
 
 typedef struct sq_stmt_cache sq_stmt_cache;
@@ -23,6 +24,17 @@ kith_rc sq_references_from(store_conn *c, const char *type, const char *const *i
                            const char *target_type, store_ref_fn fn, void *ctx);
 kith_rc sq_references_to(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *src_type,
                          const char *param, store_ref_fn fn, void *ctx);
+
+/* sqlite_viewer.c: the access policy in SQL */
+/* Append " AND <x is visible>" for c's viewer (nothing when none is set); x is
+ * an SQL expression giving a Patient id (the patient column). */
+void sq_visible_cond(store_conn *c, buf *out, const char *x);
+bool sq_viewer_active(store_conn *c);
+kith_rc sq_set_viewer(store_conn *c, const store_viewer *v);
+kith_rc sq_viewer_sees(store_conn *c, const char *patient, bool *sees);
+kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
+/* sqlite.c keeps the viewer mode on each connection: 0 none, 1 by relationship, 2 no patient data */
+int *sq_conn_viewer(store_conn *c);
 
 /* sqlite_accounts.c */
 kith_rc sq_account_put(store_conn *c, const store_account *a);

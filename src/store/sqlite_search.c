@@ -81,6 +81,7 @@ typedef struct builder {
     char *owned[MAX_BINDS]; /* texts made while building */
     int nowned;
     kith_rc rc;
+    store_conn *conn; /* whose viewer limits the rows (NULL: none) */
 } builder;
 
 static void put_text(builder *b, const char *t) {
@@ -489,6 +490,11 @@ static void where_clause(builder *b, const store_query *q, const char *r, int de
         buf_puts(&b->sql, " AND ");
         filter_cond(b, q, &q->filters[i], r, depth, i == driver);
     }
+    if(b->conn) { /* the viewer sees only what the access policy allows, in every (sub)query */
+        char col[24];
+        snprintf(col, sizeof col, "%s.patient", r);
+        sq_visible_cond(b->conn, &b->sql, col);
+    }
 }
 
 /* SELECT of the keys (col "rkey") or ids (col "rid") matching q (for chains and _has). */
@@ -634,6 +640,7 @@ typedef struct row {
 kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void *ctx, int64_t *total,
                   char **next_cursor, char **prev_cursor) {
     builder *b = xcalloc(1, sizeof *b);
+    b->conn = c;
     char **cur = NULL;
     row *rows = NULL;
     size_t n = 0;
@@ -654,7 +661,7 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         }
     }
     if(q->want_total) {
-        if(q->nfilters == 1 && plain_filter(&q->filters[0])) {
+        if(q->nfilters == 1 && plain_filter(&q->filters[0]) && !sq_viewer_active(c)) {
             /* Index rows exist only for current, live resources of their own type:
              * one filter's total needs no look at the resources themselves. */
             buf_printf(&b->sql, "SELECT count(DISTINCT x0.rkey) FROM %s x0 WHERE ", table_of(q->filters[0].kind));
@@ -679,6 +686,7 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         if(rc) goto done;
         builder_free(b);
         memset(b, 0, sizeof *b);
+        b->conn = c;
     }
     if(q->count == 0) goto done;
 

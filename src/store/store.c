@@ -379,6 +379,18 @@ kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_
     return owner_of(c)->be->audit_scan(c, q, fn, ctx);
 }
 
+kith_rc store_set_viewer(store_conn *c, const store_viewer *v) {
+    return owner_of(c)->be->set_viewer(c, v);
+}
+
+kith_rc store_viewer_sees(store_conn *c, const char *patient, bool *sees) {
+    return owner_of(c)->be->viewer_sees(c, patient, sees);
+}
+
+kith_rc store_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason) {
+    return owner_of(c)->be->grant_add(c, account, patient, expires, reason);
+}
+
 void store_get_stats(store *s, store_stats *out) {
     out->reads = atomic_load(&s->reads);
     out->writes = atomic_load(&s->writes);

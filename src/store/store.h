@@ -71,6 +71,7 @@ typedef struct store_resource {
     size_t body_len;
     int64_t seq;          /* position in the store's global change order */
     char *patient;        /* store_read only: the Patient compartment the version belongs to, or NULL */
+    bool hidden;          /* store_read only: KITH_ENOTFOUND because the viewer may not see it (it exists) */
 } store_resource;
 
 void store_resource_free(store_resource *r);
@@ -364,6 +365,37 @@ typedef struct store_audit_query {
 } store_audit_query;
 /* Visit entries matching q in seq order (or newest first). */
 kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx);
+
+/* ---- who is looking: the access policy's view of the store ---------------- */
+
+/*
+ * While a viewer is set on a connection, every read, search (with its
+ * chains, _has and totals), history, list and scan on that connection
+ * returns only what the viewer may see: resources outside any Patient's
+ * compartment, and the records of people the viewer has a care relationship
+ * with. A relationship is any of:
+ *   - the viewer's organisation is the person's registered GP practice
+ *     (Patient.generalPractitioner);
+ *   - a CareTeam, EpisodeOfCare, ServiceRequest or Task about the person
+ *     names the viewer's practitioner or organisation (participant, care
+ *     manager, managing organisation, performer, owner) and is not closed
+ *     (inactive, finished, completed, cancelled, revoked, ...);
+ *   - an unexpired break-glass grant for the viewer and the person.
+ * Anything else behaves as if it did not exist (reads say not found).
+ */
+typedef struct store_viewer {
+    bool no_patient_data;     /* sees nothing in any Patient's compartment (secondary use) */
+    const char *account;      /* "user/NAME": whose break-glass grants count */
+    const char *practitioner; /* Practitioner id, or NULL */
+    const char *org;          /* Organization id, or NULL */
+} store_viewer;
+/* Set (v non-NULL) or clear (NULL) the viewer of connection c. */
+kith_rc store_set_viewer(store_conn *c, const store_viewer *v);
+/* May the current viewer of c see the record of Patient id? (true with no viewer) */
+kith_rc store_viewer_sees(store_conn *c, const char *patient, bool *sees);
+
+/* Record a break-glass grant: account may see patient until expires (seconds since 1970). */
+kith_rc store_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
 
 /* Cumulative time spent in store calls, for /metrics. */
 typedef struct store_stats {

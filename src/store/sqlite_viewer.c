@@ -1,0 +1,125 @@
+/*
+ * sqlite_viewer.c — the access policy's view of the store, in SQL (see
+ * store_set_viewer in store.h).
+ *
+ * The viewer's account, practitioner and organisation sit in the
+ * connection's temp table kith_viewer, so the visibility condition is one
+ * fixed SQL text per mode, with no bound values: it can be appended to any
+ * statement (searches, their chains, history, scans) and cached with it.
+ * The condition follows a Patient id to the index rows that make a care
+ * relationship: the person's GP practice (Patient.general-practitioner), and
+ * CareTeams, EpisodesOfCare, ServiceRequests and Tasks about the person that
+ * name the viewer and are not closed; or to a break-glass grant.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/sqlite_int.h"
+
+/* Statuses that end a relationship (CareTeam, EpisodeOfCare, ServiceRequest, Task). */
+#define CLOSED "'inactive','finished','completed','cancelled','entered-in-error','revoked','rejected','failed'"
+
+bool sq_viewer_active(store_conn *c) {
+    return c && *sq_conn_viewer(c) != 0;
+}
+
+void sq_visible_cond(store_conn *c, buf *o, const char *x) {
+    int mode = c ? *sq_conn_viewer(c) : 0;
+    if(!mode) return;
+    if(mode == 2) {
+        buf_printf(o, " AND (%s IS NULL OR %s = '')", x, x);
+        return;
+    }
+    long long gp = (long long)sq_param_id("Patient", "general-practitioner");
+    long long about[4] = {sq_param_id("CareTeam", "patient"), sq_param_id("EpisodeOfCare", "patient"),
+                          sq_param_id("ServiceRequest", "patient"), sq_param_id("Task", "patient")};
+    long long names[5] = {sq_param_id("CareTeam", "participant"), sq_param_id("EpisodeOfCare", "care-manager"),
+                          sq_param_id("EpisodeOfCare", "organization"), sq_param_id("ServiceRequest", "performer"),
+                          sq_param_id("Task", "owner")};
+    long long status[4] = {sq_param_id("CareTeam", "status"), sq_param_id("EpisodeOfCare", "status"),
+                           sq_param_id("ServiceRequest", "status"), sq_param_id("Task", "status")};
+    buf_printf(o,
+               " AND (%s IS NULL OR %s = ''"
+               " OR EXISTS(SELECT 1 FROM resource vp JOIN sp_reference vg ON vg.rkey = vp.rkey"
+               " WHERE vp.rtype = 'Patient' AND vp.rid = %s AND vg.pid = %lld AND vg.ttype = 'Organization'"
+               " AND vg.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'org'))",
+               x, x, x, gp);
+    buf_printf(o,
+               " OR EXISTS(SELECT 1 FROM sp_reference vs JOIN sp_reference vm ON vm.rkey = vs.rkey"
+               " WHERE vs.pid IN (%lld,%lld,%lld,%lld) AND vs.tid = %s AND vs.ttype = 'Patient'"
+               " AND vm.pid IN (%lld,%lld,%lld,%lld,%lld)"
+               " AND ((vm.ttype = 'Practitioner' AND vm.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'practitioner'))"
+               " OR (vm.ttype = 'Organization' AND vm.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'org')))"
+               " AND NOT EXISTS(SELECT 1 FROM sp_token vt WHERE vt.rkey = vs.rkey AND vt.pid IN (%lld,%lld,%lld,%lld)"
+               " AND vt.code IN (" CLOSED ")))",
+               about[0], about[1], about[2], about[3], x, names[0], names[1], names[2], names[3], names[4], status[0],
+               status[1], status[2], status[3]);
+    buf_printf(o,
+               " OR EXISTS(SELECT 1 FROM kith_access_grant vb WHERE vb.account = (SELECT v FROM temp.kith_viewer"
+               " WHERE k = 'account') AND vb.patient = %s AND vb.expires > unixepoch()))",
+               x);
+}
+
+kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
+    int *mode = sq_conn_viewer(c);
+    if(!v) {
+        *mode = 0;
+        return KITH_OK;
+    }
+    sqlite3 *db = sq_conn_db(c);
+    sqlite3_stmt *st = NULL;
+    if(sqlite3_exec(db, "DELETE FROM temp.kith_viewer", NULL, NULL, NULL) != SQLITE_OK ||
+       sqlite3_prepare_v2(db, "INSERT INTO temp.kith_viewer(k, v) VALUES(?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+        return KITH_ESTORE;
+    const char *keys[3] = {"account", "practitioner", "org"};
+    const char *vals[3] = {v->account, v->practitioner, v->org};
+    kith_rc rc = KITH_OK;
+    for(int i = 0; i < 3 && !rc; i++) {
+        if(!vals[i] || !*vals[i]) continue;
+        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, vals[i], -1, SQLITE_STATIC);
+        if(sqlite3_step(st) != SQLITE_DONE) rc = KITH_ESTORE;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    *mode = rc ? 0 : v->no_patient_data ? 2 : 1;
+    return rc;
+}
+
+kith_rc sq_viewer_sees(store_conn *c, const char *patient, bool *sees) {
+    *sees = true;
+    if(!sq_viewer_active(c) || !patient || !*patient) return KITH_OK;
+    buf sql = BUF_INIT;
+    buf_puts(&sql, "SELECT 1 WHERE 1");
+    sq_visible_cond(c, &sql, "?1");
+    sqlite3_stmt *st = NULL;
+    kith_rc rc = KITH_OK;
+    if(sqlite3_prepare_v2(sq_conn_db(c), buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
+        rc = KITH_ESTORE;
+    } else {
+        sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
+        int r = sqlite3_step(st);
+        if(r == SQLITE_ROW) *sees = true;
+        else if(r == SQLITE_DONE) *sees = false;
+        else rc = KITH_ESTORE;
+    }
+    sqlite3_finalize(st);
+    buf_free(&sql);
+    return rc;
+}
+
+kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason) {
+    sqlite3_stmt *st = NULL;
+    if(sqlite3_prepare_v2(sq_conn_db(c),
+                          "INSERT OR REPLACE INTO kith_access_grant(account, patient, expires, reason, created) "
+                          "VALUES(?1, ?2, ?3, ?4, unixepoch())",
+                          -1, &st, NULL) != SQLITE_OK)
+        return KITH_ESTORE;
+    sqlite3_bind_text(st, 1, account, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, patient, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, expires);
+    sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE ? KITH_OK : KITH_ESTORE;
+}
