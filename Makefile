@@ -23,7 +23,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
+.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth bench-policy fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -106,6 +106,9 @@ bench-search: bin/kith
 
 bench-synth: bin/kith
 	bench/synth/run.sh
+
+bench-policy: bin/kith
+	bench/policy/run.sh
 
 clean:
 	rm -rf build bin

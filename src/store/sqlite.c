@@ -121,6 +121,8 @@ typedef struct sq_conn {
     bool in_tx;
     bool text_pending;    /* temp.pending_text(_del) hold rows for sp_text */
     int viewer;           /* 0 no viewer, 1 by care relationship, 2 no patient data (sqlite_viewer.c) */
+    char viewer_key[512]; /* the viewer whose values temp.kith_viewer holds */
+    sqlite3_stmt *viewer_st; /* "may the viewer see this Patient?", prepared once */
     sq_stmt_cache *cache; /* dynamic search statements (sqlite_search.c) */
 } sq_conn;
 
@@ -130,6 +132,15 @@ sqlite3 *sq_conn_db(store_conn *c) {
 
 int *sq_conn_viewer(store_conn *c) {
     return &((sq_conn *)c)->viewer;
+}
+
+char *sq_conn_viewer_key(store_conn *c, size_t *len) {
+    *len = sizeof ((sq_conn *)c)->viewer_key;
+    return ((sq_conn *)c)->viewer_key;
+}
+
+sqlite3_stmt **sq_conn_viewer_stmt(store_conn *c) {
+    return &((sq_conn *)c)->viewer_st;
 }
 
 sq_stmt_cache **sq_conn_cache(store_conn *c) {
@@ -342,6 +353,7 @@ static void sq_disconnect(store_conn *sc) {
     if(!c) return;
     sq_cache_free(c->cache);
     for(int i = 0; i < ST_MAX; i++) sqlite3_finalize(c->st[i]);
+    sqlite3_finalize(c->viewer_st);
     sqlite3_close(c->db);
     free(c);
 }

@@ -66,45 +66,64 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
         *mode = 0;
         return KITH_OK;
     }
-    sqlite3 *db = sq_conn_db(c);
-    sqlite3_stmt *st = NULL;
-    if(sqlite3_exec(db, "DELETE FROM temp.kith_viewer", NULL, NULL, NULL) != SQLITE_OK ||
-       sqlite3_prepare_v2(db, "INSERT INTO temp.kith_viewer(k, v) VALUES(?1, ?2)", -1, &st, NULL) != SQLITE_OK)
-        return KITH_ESTORE;
-    const char *keys[3] = {"account", "practitioner", "org"};
-    const char *vals[3] = {v->account, v->practitioner, v->org};
-    kith_rc rc = KITH_OK;
-    for(int i = 0; i < 3 && !rc; i++) {
-        if(!vals[i] || !*vals[i]) continue;
-        sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, vals[i], -1, SQLITE_STATIC);
-        if(sqlite3_step(st) != SQLITE_DONE) rc = KITH_ESTORE;
-        sqlite3_reset(st);
+    /* the same viewer as the last request on this connection: the temp table already holds it */
+    size_t cap;
+    char *last = sq_conn_viewer_key(c, &cap);
+    char key[512];
+    snprintf(key, sizeof key, "%s\n%s\n%s", v->account ? v->account : "", v->practitioner ? v->practitioner : "",
+             v->org ? v->org : "");
+    if(strcmp(last, key) != 0) {
+        sqlite3 *db = sq_conn_db(c);
+        sqlite3_stmt *st = NULL;
+        last[0] = '\0';
+        if(sqlite3_exec(db, "DELETE FROM temp.kith_viewer", NULL, NULL, NULL) != SQLITE_OK ||
+           sqlite3_prepare_v2(db, "INSERT INTO temp.kith_viewer(k, v) VALUES(?1, ?2)", -1, &st, NULL) != SQLITE_OK)
+            return KITH_ESTORE;
+        const char *keys[3] = {"account", "practitioner", "org"};
+        const char *vals[3] = {v->account, v->practitioner, v->org};
+        kith_rc rc = KITH_OK;
+        for(int i = 0; i < 3 && !rc; i++) {
+            if(!vals[i] || !*vals[i]) continue;
+            sqlite3_bind_text(st, 1, keys[i], -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, vals[i], -1, SQLITE_STATIC);
+            if(sqlite3_step(st) != SQLITE_DONE) rc = KITH_ESTORE;
+            sqlite3_reset(st);
+        }
+        sqlite3_finalize(st);
+        if(rc) {
+            *mode = 0;
+            return rc;
+        }
+        snprintf(last, cap, "%s", key);
     }
-    sqlite3_finalize(st);
-    *mode = rc ? 0 : v->no_patient_data ? 2 : 1;
-    return rc;
+    *mode = v->no_patient_data ? 2 : 1;
+    return KITH_OK;
 }
 
 kith_rc sq_viewer_sees(store_conn *c, const char *patient, bool *sees) {
     *sees = true;
     if(!sq_viewer_active(c) || !patient || !*patient) return KITH_OK;
-    buf sql = BUF_INIT;
-    buf_puts(&sql, "SELECT 1 WHERE 1");
-    sq_visible_cond(c, &sql, "?1");
-    sqlite3_stmt *st = NULL;
-    kith_rc rc = KITH_OK;
-    if(sqlite3_prepare_v2(sq_conn_db(c), buf_str(&sql), -1, &st, NULL) != SQLITE_OK) {
-        rc = KITH_ESTORE;
-    } else {
-        sqlite3_bind_text(st, 1, patient, -1, SQLITE_STATIC);
-        int r = sqlite3_step(st);
-        if(r == SQLITE_ROW) *sees = true;
-        else if(r == SQLITE_DONE) *sees = false;
-        else rc = KITH_ESTORE;
+    if(*sq_conn_viewer(c) == 2) {
+        *sees = false;
+        return KITH_OK;
     }
-    sqlite3_finalize(st);
-    buf_free(&sql);
+    sqlite3_stmt **st = sq_conn_viewer_stmt(c);
+    if(!*st) {
+        buf sql = BUF_INIT;
+        buf_puts(&sql, "SELECT 1 WHERE 1");
+        sq_visible_cond(c, &sql, "?1");
+        int r = sqlite3_prepare_v3(sq_conn_db(c), buf_str(&sql), -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+        buf_free(&sql);
+        if(r != SQLITE_OK) return KITH_ESTORE;
+    }
+    sqlite3_bind_text(*st, 1, patient, -1, SQLITE_STATIC);
+    int r = sqlite3_step(*st);
+    kith_rc rc = KITH_OK;
+    if(r == SQLITE_ROW) *sees = true;
+    else if(r == SQLITE_DONE) *sees = false;
+    else rc = KITH_ESTORE;
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
     return rc;
 }
 
