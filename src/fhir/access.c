@@ -58,6 +58,13 @@ bool access_permit(http_response *res, const char *type, char interaction, const
     return false;
 }
 
+const char *access_hidden_labels(const char *role) {
+    if(role && strcmp(role, "gp") == 0) return "";
+    if(role && (strcmp(role, "social-worker") == 0 || strcmp(role, "team-lead") == 0))
+        return "PSY HIV STD SEX ETH SUD BH R V";
+    return "PSY SDV HIV STD SEX ETH SUD BH R V safeguarding";
+}
+
 bool access_allows(const char *type, char interaction) {
     access_request *r = current;
     if(!r) return true;

@@ -43,6 +43,17 @@ access_request *access_current(void);
  */
 bool access_permit(http_response *res, const char *type, char interaction, const char *subtype);
 
+/*
+ * Sensitive categories: the meta.security codes a role may not see (space-
+ * separated; "" when it sees all). Codes from v3 ActCode (PSY psychiatry, SDV
+ * sexual or domestic violence, HIV, STD, SEX sexual and reproductive health,
+ * ETH and SUD substance use, BH behavioural health), v3 Confidentiality (R
+ * restricted, V very restricted) and Kith's "safeguarding". GPs see them all;
+ * social workers and team leads see safeguarding and domestic violence; the
+ * other roles see none of them. Break-glass lifts this for the person.
+ */
+const char *access_hidden_labels(const char *role);
+
 /* Would access_permit allow it? No reply, no audit note (for resources a
  * request brings in alongside its own: _include, _revinclude, $everything). */
 bool access_allows(const char *type, char interaction);

@@ -367,6 +367,7 @@ typedef struct bulk_job {
     char id[ID_UUID_LEN];
     char *dir;     /* <export dir>/<id> */
     char *request;
+    char *owner;   /* the account that asked, or NULL */
     char transaction_time[CLOCK_INSTANT_LEN];
     store *st;     /* borrowed */
     bulk_scope scope;
@@ -433,6 +434,7 @@ static void job_free(bulk_job *j) {
     bulk_types_free(j->patients, j->npatients);
     free(j->outputs);
     free(j->request);
+    free(j->owner);
     free(j->dir);
     free(j);
 }
@@ -570,6 +572,7 @@ kith_rc bulk_job_start(store *st, const bulk_job_params *p, char id[ID_UUID_LEN]
         goto unlock;
     }
     j->request = xstrdup(p->request ? p->request : "");
+    j->owner = p->owner ? xstrdup(p->owner) : NULL;
     clock_instant_now(j->transaction_time);
     j->st = st;
     j->scope = p->scope;
@@ -599,18 +602,19 @@ unlock:
     return rc;
 }
 
-static bulk_job *find_locked(const char *id) {
+/* The job id, if owner may see it (owner NULL: anyone; a job with no owner: anyone). */
+static bulk_job *find_locked(const char *id, const char *owner) {
     for(bulk_job *j = jobs; j; j = j->next)
-        if(strcmp(j->id, id) == 0) return j;
+        if(strcmp(j->id, id) == 0) return !owner || !j->owner || strcmp(owner, j->owner) == 0 ? j : NULL;
     return NULL;
 }
 
-kith_rc bulk_job_status(const char *id, bulk_status *out) {
+kith_rc bulk_job_status(const char *id, const char *owner, bulk_status *out) {
     memset(out, 0, sizeof *out);
     if(!bulk_job_id_valid(id)) return KITH_ENOTFOUND;
     pthread_mutex_lock(&reg_lock);
     bulk_job *expired = take_expired();
-    bulk_job *j = find_locked(id);
+    bulk_job *j = find_locked(id, owner);
     if(j) {
         out->state = j->state;
         memcpy(out->transaction_time, j->transaction_time, sizeof out->transaction_time);
@@ -635,12 +639,13 @@ void bulk_status_free(bulk_status *s) {
     memset(s, 0, sizeof *s);
 }
 
-kith_rc bulk_job_delete(const char *id) {
+kith_rc bulk_job_delete(const char *id, const char *owner) {
     if(!bulk_job_id_valid(id)) return KITH_ENOTFOUND;
     pthread_mutex_lock(&reg_lock);
     bulk_job *found = NULL;
     for(bulk_job **pp = &jobs; *pp; pp = &(*pp)->next) {
         if(strcmp((*pp)->id, id) == 0) {
+            if(owner && (*pp)->owner && strcmp(owner, (*pp)->owner) != 0) break;
             found = *pp;
             *pp = found->next;
             break;
@@ -652,11 +657,11 @@ kith_rc bulk_job_delete(const char *id) {
     return KITH_OK;
 }
 
-kith_rc bulk_job_file(const char *id, const char *type, char *path, size_t pathlen) {
+kith_rc bulk_job_file(const char *id, const char *owner, const char *type, char *path, size_t pathlen) {
     if(!bulk_job_id_valid(id) || !type_name_safe(type)) return KITH_ENOTFOUND;
     kith_rc rc = KITH_ENOTFOUND;
     pthread_mutex_lock(&reg_lock);
-    bulk_job *j = find_locked(id);
+    bulk_job *j = find_locked(id, owner);
     for(size_t i = 0; j && j->state == BULK_DONE && i < j->noutputs; i++) {
         if(strcmp(j->outputs[i].type, type) == 0) {
             snprintf(path, pathlen, "%s/%s.ndjson", j->dir, j->outputs[i].type);

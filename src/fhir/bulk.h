@@ -107,6 +107,7 @@ typedef struct bulk_job_params {
     const char *const *patients; /* BULK_PATIENT_LIST */
     size_t npatients;
     const char *request;         /* the kick-off request URL, for the manifest */
+    const char *owner;           /* the account that asked ("client/NAME"), or NULL */
 } bulk_job_params;
 
 /*
@@ -132,12 +133,15 @@ typedef struct bulk_status {
 } bulk_status;
 
 /* The job's state; KITH_ENOTFOUND for an unknown (or deleted, or expired) job. */
-kith_rc bulk_job_status(const char *id, bulk_status *out);
+kith_rc bulk_job_status(const char *id, const char *owner, bulk_status *out);
 void bulk_status_free(bulk_status *s);
 /* Stop the job if it runs, delete its files and forget it; KITH_ENOTFOUND if unknown. */
-kith_rc bulk_job_delete(const char *id);
+kith_rc bulk_job_delete(const char *id, const char *owner);
 /* Path of a finished job's file of `type` into path; KITH_ENOTFOUND unless
  * the job is done and wrote that type. */
-kith_rc bulk_job_file(const char *id, const char *type, char *path, size_t pathlen);
+kith_rc bulk_job_file(const char *id, const char *owner, const char *type, char *path, size_t pathlen);
+
+/* owner: the account asking; a job started by another account is KITH_ENOTFOUND
+ * to it (NULL: no check). */
 
 #endif

@@ -14,6 +14,11 @@
 char *fhir_patient_compartment(const char *type, const char *id, const store_index_row *rows, size_t nrows) {
     if(strcmp(type, "Patient") == 0) return xstrdup(id);
     const char *params = fhir_patient_compartment_params(type);
+    /* Kith keeps a Task in the record of the person it is for: R4's
+     * CompartmentDefinition leaves Task out, but a Task about a person says
+     * as much about them as a referral does (and the access policy and
+     * $everything go by this key). */
+    if(!params && strcmp(type, "Task") == 0) params = "patient";
     if(!params) return NULL;
     for(const char *p = params; *p;) {
         size_t n = strcspn(p, ",");

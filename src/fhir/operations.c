@@ -321,6 +321,9 @@ static void export_kickoff(fhir_rest *api, store_conn *c, const http_request *re
                           .patients = (const char *const *)patients,
                           .npatients = npatients,
                           .request = buf_str(&request)};
+    char owner[160] = "";
+    if(access_current()) snprintf(owner, sizeof owner, "%s/%s", access_current()->who.kind, access_current()->who.name);
+    jp.owner = owner[0] ? owner : NULL;
     kith_rc rc = bulk_job_start(api->st, &jp, id, err, sizeof err);
     if(rc == KITH_EBUSY) {
         http_response_header(res, "Retry-After", "30");
@@ -345,6 +348,14 @@ done:
 
 /* ---- $export status, cancel and files ---------------------------------- */
 
+/* "kind/name" of the account making the current request into buf, or NULL when there is none. */
+static const char *request_owner(char buf[160]) {
+    access_request *r = access_current();
+    if(!r) return NULL;
+    snprintf(buf, 160, "%s/%s", r->who.kind, r->who.name);
+    return buf;
+}
+
 static void write_manifest(buf *out, const http_request *req, const char *id, const bulk_status *s) {
     buf_printf(out, "{\"transactionTime\":\"%s\",\"request\":\"", s->transaction_time);
     buf_json_escape(out, s->request);
@@ -360,8 +371,9 @@ static void write_manifest(buf *out, const http_request *req, const char *id, co
 
 static void export_status(const http_request *req, http_response *res, const char *id) {
     res->route = "fhir.export-status";
+    char owner[160];
     if(strcmp(req->method, "DELETE") == 0) {
-        if(bulk_job_delete(id) == KITH_ENOTFOUND) {
+        if(bulk_job_delete(id, request_owner(owner)) == KITH_ENOTFOUND) {
             fhir_reply_error(res, 404, "not-found", "no export job %s", id);
             return;
         }
@@ -373,7 +385,7 @@ static void export_status(const http_request *req, http_response *res, const cha
         return;
     }
     bulk_status s;
-    if(bulk_job_status(id, &s) == KITH_ENOTFOUND) {
+    if(bulk_job_status(id, request_owner(owner), &s) == KITH_ENOTFOUND) {
         fhir_reply_error(res, 404, "not-found",
                     "no export job %s (jobs are kept 24 hours after they finish, and not across restarts)", id);
         return;
@@ -404,6 +416,7 @@ static void export_status(const http_request *req, http_response *res, const cha
 }
 
 static void export_file(const http_request *req, http_response *res, const char *id, const char *name) {
+    char owner[160];
     res->route = "fhir.export-file";
     if(!is_get(req->method)) {
         fhir_method_not_allowed(res, "GET", "an export file");
@@ -420,7 +433,7 @@ static void export_file(const http_request *req, http_response *res, const char 
         return;
     }
     snprintf(type, sizeof type, "%.*s", (int)(n - 7), name);
-    if(!fhir_type_is_resource(type) || bulk_job_file(id, type, path, sizeof path) ||
+    if(!fhir_type_is_resource(type) || bulk_job_file(id, request_owner(owner), type, path, sizeof path) ||
        http_response_file(res, path, NDJSON)) {
         fhir_reply_error(res, 404, "not-found", "export %s has no file %s (unknown, unfinished or deleted)", id, name);
         return;

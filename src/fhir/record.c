@@ -250,9 +250,43 @@ static kith_rc grouped_job(store_conn *c, void *ctx) {
                      : create_prepared(c, g->type, g->p, &g->o, g->out, g->issues);
 }
 
+/* The access policy for a write through c (its viewer: see store_set_viewer):
+ * an existing resource the viewer cannot see is "not known"; the record the
+ * resource belongs to, and every person it refers to, must be ones the viewer
+ * may see (so nobody can write themselves into a stranger's care). A new
+ * Patient may be registered by anyone who may create Patients. Checked on
+ * the writer's own connection before a group commit runs the write. */
+static kith_rc write_permitted(store_conn *c, const record_prepared *p, fhir_issues *issues) {
+    store_resource cur;
+    kith_rc rr = store_read(c, p->type, p->id, 0, &cur);
+    bool hidden = rr == KITH_ENOTFOUND && cur.hidden, exists = rr == KITH_OK || rr == KITH_EGONE;
+    store_resource_free(&cur);
+    if(hidden) {
+        fhir_issues_add(issues, "error", "not-found", NULL, "%s/%s is not known", p->type, p->id);
+        return KITH_ENOTFOUND;
+    }
+    bool new_patient = strcmp(p->type, "Patient") == 0 && !exists;
+    bool sees = true;
+    const char *who = NULL;
+    if(p->patient && !new_patient && store_viewer_sees(c, NULL, NULL, p->patient, &sees) == KITH_OK && !sees)
+        who = p->patient;
+    for(size_t i = 0; i < p->ix.n && !who; i++) {
+        const store_index_row *x = &p->ix.rows[i];
+        if(x->kind != STORE_IX_REFERENCE || !x->a || strcmp(x->a, "Patient") != 0 || !x->b || !*x->b) continue;
+        if(new_patient && strcmp(x->b, p->id) == 0) continue;
+        if(store_viewer_sees(c, NULL, NULL, x->b, &sees) == KITH_OK && !sees) who = x->b;
+    }
+    if(!who) return KITH_OK;
+    fhir_issues_add(issues, "error", "forbidden", NULL,
+                    "you have no care relationship with Patient/%s (use break-glass if you must)", who);
+    return KITH_EFORBIDDEN;
+}
+
 /* Write p on its own, or as part of a group commit when the caller has no transaction. */
 static kith_rc write_alone_or_grouped(store_conn *c, const char *type, record_prepared *p, const record_opts *o,
                                       record_result *out, fhir_issues *issues, bool update) {
+    kith_rc rc = write_permitted(c, p, issues);
+    if(rc) return rc;
     if(o->in_transaction)
         return update ? record_update_prepared(c, p, o, out, issues) : create_prepared(c, type, p, o, out, issues);
     grouped g = {.type = type, .p = p, .o = *o, .out = out, .issues = issues, .update = update};
@@ -327,17 +361,6 @@ kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_o
     if(rc) return rc;
     store_resource cur;
     kith_rc rr = store_read(c, p->type, p->id, 0, &cur);
-    bool sees = true;
-    if(rr == KITH_ENOTFOUND && cur.hidden) {
-        fhir_issues_add(issues, "error", "not-found", NULL, "%s/%s is not known", p->type, p->id);
-        return finish(c, o, KITH_ENOTFOUND);
-    }
-    if(p->patient && store_viewer_sees(c, p->patient, &sees) == KITH_OK && !sees) {
-        store_resource_free(&cur);
-        fhir_issues_add(issues, "error", "forbidden", NULL,
-                        "you have no care relationship with Patient/%s (use break-glass if you must)", p->patient);
-        return finish(c, o, KITH_EFORBIDDEN);
-    }
     int64_t have = (rr == KITH_OK || rr == KITH_EGONE) ? cur.version : 0;
     bool live = rr == KITH_OK;
     bool same = live && o->skip_unchanged && !o->if_match && same_content(&cur, p->res);
@@ -376,21 +399,29 @@ kith_rc record_delete(store_conn *c, const char *type, const char *id, const rec
     store_resource cur;
     kith_rc rr = store_read(c, type, id, 0, &cur);
     int64_t have = cur.version;
+    char *patient = cur.patient; /* the delete marker stays in the person's record */
+    cur.patient = NULL;
     store_resource_free(&cur);
     if(rr == KITH_ENOTFOUND) {
+        free(patient);
         fhir_issues_add(issues, "error", "not-found", NULL, "%s/%s does not exist", type, id);
         return finish(c, o, KITH_ENOTFOUND);
     }
     if(rr == KITH_EGONE) {
+        free(patient);
         snprintf(out->id, sizeof out->id, "%s", id);
         out->version = have;
         out->unchanged = true;
         return finish(c, o, KITH_OK);
     }
-    if(rr) return finish(c, o, rr);
+    if(rr) {
+        free(patient);
+        return finish(c, o, rr);
+    }
     if(o->if_match) {
         int64_t want = etag_version(o->if_match);
         if(want != have) {
+            free(patient);
             fhir_issues_add(issues, "error", "conflict", NULL,
                             "If-Match %s does not match the current version of %s/%s", o->if_match, type, id);
             return finish(c, o, KITH_ECONFLICT);
@@ -398,8 +429,10 @@ kith_rc record_delete(store_conn *c, const char *type, const char *id, const rec
     }
     char now[CLOCK_INSTANT_LEN];
     clock_instant_now(now);
-    store_put p = {.type = type, .id = id, .version = have + 1, .last_updated = now, .method = "DELETE"};
+    store_put p = {.type = type, .id = id, .version = have + 1, .last_updated = now, .method = "DELETE",
+                   .patient = patient};
     rc = store_write(c, &p);
+    free(patient);
     if(!rc) {
         snprintf(out->id, sizeof out->id, "%s", id);
         out->version = have + 1;

@@ -730,7 +730,8 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     store_viewer viewer = {.no_patient_data = strcmp(ar.who.role, "analyst") == 0,
                            .account = account,
                            .practitioner = ar.who.practitioner,
-                           .org = ar.who.org};
+                           .org = ar.who.org,
+                           .hidden_labels = access_hidden_labels(ar.who.role)};
     if(restricted && store_set_viewer(c, &viewer)) {
         fhir_reply_error(res, 503, "transient", "cannot apply the access policy");
         return;

@@ -60,7 +60,8 @@ typedef struct store_backend {
     kith_rc (*audit_last)(store_conn *c, int64_t *seq, char **hash);
     kith_rc (*audit_scan)(store_conn *c, const store_audit_query *q, store_audit_fn fn, void *ctx);
     kith_rc (*set_viewer)(store_conn *c, const store_viewer *v);
-    kith_rc (*viewer_sees)(store_conn *c, const char *patient, bool *sees);
+    void (*viewer_suspend)(store_conn *c, bool suspend); /* off (true) and back on (false) around group commits */
+    kith_rc (*viewer_sees)(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
     kith_rc (*grant_add)(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
 } store_backend;
 

@@ -121,6 +121,7 @@ typedef struct sq_conn {
     bool in_tx;
     bool text_pending;    /* temp.pending_text(_del) hold rows for sp_text */
     int viewer;           /* 0 no viewer, 1 by care relationship, 2 no patient data (sqlite_viewer.c) */
+    int viewer_suspended; /* the mode to restore after a group commit */
     char viewer_key[512]; /* the viewer whose values temp.kith_viewer holds */
     sqlite3_stmt *viewer_st; /* "may the viewer see this Patient?", prepared once */
     sq_stmt_cache *cache; /* dynamic search statements (sqlite_search.c) */
@@ -132,6 +133,17 @@ sqlite3 *sq_conn_db(store_conn *c) {
 
 int *sq_conn_viewer(store_conn *c) {
     return &((sq_conn *)c)->viewer;
+}
+
+static void sq_viewer_suspend(store_conn *sc, bool suspend) {
+    sq_conn *c = (sq_conn *)sc;
+    if(suspend) {
+        c->viewer_suspended = c->viewer;
+        c->viewer = 0;
+    } else {
+        c->viewer = c->viewer_suspended;
+        c->viewer_suspended = 0;
+    }
 }
 
 char *sq_conn_viewer_key(store_conn *c, size_t *len) {
@@ -229,7 +241,10 @@ static const char *const MIGRATIONS[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
     /* 4 -> 5: break-glass grants (sqlite_viewer.c) */
     "CREATE TABLE kith_access_grant(account TEXT NOT NULL, patient TEXT NOT NULL, expires INTEGER NOT NULL,"
-    "  reason TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY(account, patient, created)) WITHOUT ROWID;",
+    "  reason TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY(account, patient, created)) WITHOUT ROWID;"
+    /* Tasks join their person's record (compartment.c): recompute the keys */
+    "INSERT OR REPLACE INTO kith_meta(key, value) SELECT 'reindex', 'needed' "
+    "WHERE EXISTS (SELECT 1 FROM resource WHERE rtype = 'Task');",
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
@@ -326,15 +341,29 @@ static void sq_close(void *state) {
     free(s);
 }
 
+/* SQL function kith_pid(type, param): the key index rows use for a search parameter. */
+static void sql_kith_pid(sqlite3_context *cx, int argc, sqlite3_value **argv) {
+    (void)argc;
+    const unsigned char *t = sqlite3_value_text(argv[0]), *p = sqlite3_value_text(argv[1]);
+    if(!t || !p) {
+        sqlite3_result_null(cx);
+        return;
+    }
+    sqlite3_result_int64(cx, sq_param_id((const char *)t, (const char *)p));
+}
+
 static kith_rc sq_connect(void *state, store_conn **out) {
     sq_state *s = state;
     sq_conn *c = xcalloc(1, sizeof *c);
     if(sqlite3_open_v2(s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) goto fail;
     if(sq_configure(c->db, s->full, s->cache_mb, NULL, 0)) goto fail;
+    if(sqlite3_create_function_v2(c->db, "kith_pid", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_kith_pid, NULL,
+                                  NULL, NULL) != SQLITE_OK)
+        goto fail;
     if(sqlite3_exec(c->db,
                     "CREATE TEMP TABLE IF NOT EXISTS pending_text(rkey INTEGER PRIMARY KEY, narrative, content);"
                     "CREATE TEMP TABLE IF NOT EXISTS pending_text_del(rkey INTEGER PRIMARY KEY);"
-                    "CREATE TEMP TABLE IF NOT EXISTS kith_viewer(k TEXT PRIMARY KEY, v TEXT);",
+                    "CREATE TEMP TABLE IF NOT EXISTS kith_viewer(k TEXT, v TEXT, PRIMARY KEY(k, v));",
                     NULL, NULL, NULL) != SQLITE_OK)
         goto fail;
     for(int i = 0; i < ST_MAX; i++)
@@ -472,10 +501,10 @@ static kith_rc sq_read(store_conn *sc, const char *type, const char *id, int64_t
         fill_row(st, 0, out);
         out->patient = col_text(st, 6);
         if(out->deleted) rc = KITH_EGONE;
-        if(c->viewer && out->patient && out->patient[0]) {
+        if(c->viewer) {
             bool sees = false;
             sqlite3_reset(st); /* one statement at a time on this row */
-            kith_rc vr = sq_viewer_sees(sc, out->patient, &sees);
+            kith_rc vr = sq_viewer_sees(sc, type, id, out->patient, &sees);
             if(vr || !sees) {
                 store_resource_free(out);
                 out->hidden = !vr;
@@ -683,7 +712,7 @@ static kith_rc sq_history(store_conn *sc, const store_history_query *q, store_hi
     if(q->since) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND ts >= ?3");
     if(c->viewer) {
         buf vis = BUF_INIT;
-        sq_visible_cond(sc, &vis, "patient");
+        sq_visible_cond(sc, &vis, "resource_version.patient", "resource_version.rtype", "resource_version.rid");
         if(vis.len >= sizeof where - wl) {
             buf_free(&vis);
             return KITH_EINTERNAL;
@@ -787,7 +816,7 @@ static void scan_where(store_conn *sc, const store_scan_query *q, bool with_curs
     if(with_cursor && q->after_type)
         n += (size_t)snprintf(sql + n, len - n, " AND (r.rtype, r.rid) > (?, ?)");
     buf vis = BUF_INIT;
-    sq_visible_cond(sc, &vis, "r.patient");
+    sq_visible_cond(sc, &vis, "r.patient", "r.rtype", "r.rid");
     if(vis.len) snprintf(sql + n, len - n, "%s", buf_str(&vis));
     buf_free(&vis);
 }
@@ -884,6 +913,7 @@ const store_backend store_sqlite_backend = {
     .audit_last = sq_audit_last,
     .audit_scan = sq_audit_scan,
     .set_viewer = sq_set_viewer,
+    .viewer_suspend = sq_viewer_suspend,
     .viewer_sees = sq_viewer_sees,
     .grant_add = sq_grant_add,
 };

@@ -26,12 +26,13 @@ kith_rc sq_references_to(store_conn *c, const char *type, const char *const *ids
                          const char *param, store_ref_fn fn, void *ctx);
 
 /* sqlite_viewer.c: the access policy in SQL */
-/* Append " AND <x is visible>" for c's viewer (nothing when none is set); x is
- * an SQL expression giving a Patient id (the patient column). */
-void sq_visible_cond(store_conn *c, buf *out, const char *x);
+/* Append " AND <visible>" for c's viewer (nothing when none is set): x is an
+ * SQL expression giving the row's Patient id (the patient column), type and
+ * id its resource type and id (for sensitivity labels). */
+void sq_visible_cond(store_conn *c, buf *out, const char *x, const char *type, const char *id);
 bool sq_viewer_active(store_conn *c);
 kith_rc sq_set_viewer(store_conn *c, const store_viewer *v);
-kith_rc sq_viewer_sees(store_conn *c, const char *patient, bool *sees);
+kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
 kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
 /* sqlite.c keeps the viewer mode on each connection: 0 none, 1 by relationship, 2 no patient data */
 int *sq_conn_viewer(store_conn *c);

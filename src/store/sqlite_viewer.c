@@ -23,9 +23,17 @@ bool sq_viewer_active(store_conn *c) {
     return c && *sq_conn_viewer(c) != 0;
 }
 
-void sq_visible_cond(store_conn *c, buf *o, const char *x) {
+void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, const char *id) {
     int mode = c ? *sq_conn_viewer(c) : 0;
     if(!mode) return;
+    /* labelled sensitive for this viewer (meta.security), unless broken glass for the person */
+    buf_printf(o,
+               " AND (NOT EXISTS(SELECT 1 FROM resource vzr JOIN sp_token vz ON vz.rkey = vzr.rkey WHERE vzr.rtype = %s"
+               " AND vzr.rid = %s AND vz.pid = kith_pid(%s, '_security') AND vz.code IN (SELECT v FROM"
+               " temp.kith_viewer WHERE k = 'hide'))"
+               " OR EXISTS(SELECT 1 FROM kith_access_grant vb2 WHERE vb2.account = (SELECT v FROM temp.kith_viewer"
+               " WHERE k = 'account') AND vb2.patient = %s AND vb2.expires > unixepoch()))",
+               type, id, type, x);
     if(mode == 2) {
         buf_printf(o, " AND (%s IS NULL OR %s = '')", x, x);
         return;
@@ -70,8 +78,8 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
     size_t cap;
     char *last = sq_conn_viewer_key(c, &cap);
     char key[512];
-    snprintf(key, sizeof key, "%s\n%s\n%s", v->account ? v->account : "", v->practitioner ? v->practitioner : "",
-             v->org ? v->org : "");
+    snprintf(key, sizeof key, "%s\n%s\n%s\n%s", v->account ? v->account : "", v->practitioner ? v->practitioner : "",
+             v->org ? v->org : "", v->hidden_labels ? v->hidden_labels : "");
     if(strcmp(last, key) != 0) {
         sqlite3 *db = sq_conn_db(c);
         sqlite3_stmt *st = NULL;
@@ -89,6 +97,18 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
             if(sqlite3_step(st) != SQLITE_DONE) rc = KITH_ESTORE;
             sqlite3_reset(st);
         }
+        /* the security labels this viewer may not see: "hide" rows */
+        for(const char *p = v->hidden_labels; p && *p && !rc;) {
+            size_t n = strcspn(p, " ");
+            if(n) {
+                sqlite3_bind_text(st, 1, "hide", -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 2, p, (int)n, SQLITE_STATIC);
+                if(sqlite3_step(st) != SQLITE_DONE) rc = KITH_ESTORE;
+                sqlite3_reset(st);
+            }
+            p += n;
+            while(*p == ' ') p++;
+        }
         sqlite3_finalize(st);
         if(rc) {
             *mode = 0;
@@ -100,10 +120,10 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
     return KITH_OK;
 }
 
-kith_rc sq_viewer_sees(store_conn *c, const char *patient, bool *sees) {
+kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees) {
     *sees = true;
-    if(!sq_viewer_active(c) || !patient || !*patient) return KITH_OK;
-    if(*sq_conn_viewer(c) == 2) {
+    if(!sq_viewer_active(c)) return KITH_OK;
+    if(*sq_conn_viewer(c) == 2 && patient && *patient) {
         *sees = false;
         return KITH_OK;
     }
@@ -111,12 +131,14 @@ kith_rc sq_viewer_sees(store_conn *c, const char *patient, bool *sees) {
     if(!*st) {
         buf sql = BUF_INIT;
         buf_puts(&sql, "SELECT 1 WHERE 1");
-        sq_visible_cond(c, &sql, "?1");
+        sq_visible_cond(c, &sql, "?1", "?2", "?3");
         int r = sqlite3_prepare_v3(sq_conn_db(c), buf_str(&sql), -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
         buf_free(&sql);
         if(r != SQLITE_OK) return KITH_ESTORE;
     }
-    sqlite3_bind_text(*st, 1, patient, -1, SQLITE_STATIC);
+    sqlite3_bind_text(*st, 1, patient && *patient ? patient : NULL, -1, SQLITE_STATIC);
+    sqlite3_bind_text(*st, 2, type ? type : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(*st, 3, id ? id : "", -1, SQLITE_STATIC);
     int r = sqlite3_step(*st);
     kith_rc rc = KITH_OK;
     if(r == SQLITE_ROW) *sees = true;

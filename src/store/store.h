@@ -381,6 +381,8 @@ kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_
  *     manager, managing organisation, performer, owner) and is not closed
  *     (inactive, finished, completed, cancelled, revoked, ...);
  *   - an unexpired break-glass grant for the viewer and the person.
+ * Resources labelled (meta.security) with a code in hidden_labels are hidden
+ * too, unless the viewer broke glass for that person.
  * Anything else behaves as if it did not exist (reads say not found).
  */
 typedef struct store_viewer {
@@ -388,11 +390,14 @@ typedef struct store_viewer {
     const char *account;      /* "user/NAME": whose break-glass grants count */
     const char *practitioner; /* Practitioner id, or NULL */
     const char *org;          /* Organization id, or NULL */
+    const char *hidden_labels; /* meta.security codes the viewer may not see, space-separated, or NULL;
+                                  a break-glass grant for the person lifts them */
 } store_viewer;
 /* Set (v non-NULL) or clear (NULL) the viewer of connection c. */
 kith_rc store_set_viewer(store_conn *c, const store_viewer *v);
-/* May the current viewer of c see the record of Patient id? (true with no viewer) */
-kith_rc store_viewer_sees(store_conn *c, const char *patient, bool *sees);
+/* May the current viewer of c see resource type/id in Patient patient's record
+ * (patient NULL: in nobody's)? true with no viewer. */
+kith_rc store_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
 
 /* Record a break-glass grant: account may see patient until expires (seconds since 1970). */
 kith_rc store_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
