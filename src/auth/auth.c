@@ -307,6 +307,25 @@ bool auth_scope_allows(const char *scopes, const char *type, char interaction) {
     return false;
 }
 
+bool auth_scopes_within(const char *asked, const char *granted, char *bad, size_t badlen) {
+    for(const char *p = asked; p && *p;) {
+        while(*p == ' ') p++;
+        size_t n = strcspn(p, " ");
+        if(!n) break;
+        char one[128], ctx[16], type[72], perms[16];
+        snprintf(one, sizeof one, "%.*s", (int)n, p);
+        bool ok = parse_scope(p, n, ctx, sizeof ctx, type, sizeof type, perms, sizeof perms);
+        for(const char *q = "cruds"; *q && ok; q++)
+            if(auth_scope_allows(one, type, *q) && !auth_scope_allows(granted, type, *q)) ok = false;
+        if(!ok) {
+            if(bad) snprintf(bad, badlen, "%s", one);
+            return false;
+        }
+        p += n;
+    }
+    return true;
+}
+
 bool auth_scopes_valid(const char *scopes, char *bad, size_t badlen) {
     const char *p = scopes;
     bool any = false;

@@ -100,6 +100,10 @@ kith_rc auth_sign_out(auth_cache *a, store_conn *c, const char *token);
  * v1 forms (.read, .write, .*) are understood too. */
 bool auth_scope_allows(const char *scopes, const char *type, char interaction);
 
+/* Does every scope in asked allow only what granted allows? The first that
+ * asks for more goes to bad. */
+bool auth_scopes_within(const char *asked, const char *granted, char *bad, size_t badlen);
+
 /* Check scopes is a list of well-formed SMART scopes; the first bad one goes to bad. */
 bool auth_scopes_valid(const char *scopes, char *bad, size_t badlen);
 

@@ -352,30 +352,13 @@ int cli_client(int argc, char **argv) {
             /* a token never grants more than the client was registered with */
             const char *grant = a.scopes ? a.scopes : "";
             if(scopes) {
-                const char *p = scopes;
-                while(*p && !rc) {
-                    while(*p == ' ') p++;
-                    const char *end = strchr(p, ' ');
-                    size_t n = end ? (size_t)(end - p) : strlen(p);
-                    char one[128];
-                    snprintf(one, sizeof one, "%.*s", (int)n, p);
-                    const char *slash = strchr(one, '/'), *dot = strrchr(one, '.');
-                    bool ok = slash && dot && dot > slash;
-                    if(ok) {
-                        /* every interaction the asked-for scope allows must be allowed already */
-                        char type[72];
-                        snprintf(type, sizeof type, "%.*s", (int)(dot - slash - 1), slash + 1);
-                        for(const char *q = "cruds"; *q && ok; q++)
-                            if(auth_scope_allows(one, type, *q) && !auth_scope_allows(grant, type, *q)) ok = false;
-                    }
-                    if(!ok) {
-                        fprintf(stderr, "kith client token: %s asks for more than %s was registered with (%s)\n",
-                                one, name, grant);
-                        code = CLI_EXIT_REJECTED;
-                        store_account_free(&a);
-                        goto done;
-                    }
-                    p += n;
+                char wider[128];
+                if(!auth_scopes_within(scopes, grant, wider, sizeof wider)) {
+                    fprintf(stderr, "kith client token: %s asks for more than %s was registered with (%s)\n", wider,
+                            name, grant);
+                    code = CLI_EXIT_REJECTED;
+                    store_account_free(&a);
+                    goto done;
                 }
                 grant = scopes;
             }

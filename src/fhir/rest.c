@@ -681,6 +681,11 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         web_signin_handle(api, req, res);
         return;
     }
+    if(strcmp(req->path, "/fhir/.well-known/smart-configuration") == 0 ||
+       strcmp(req->path, "/.well-known/smart-configuration") == 0) {
+        web_smart_configuration(req, res);
+        return;
+    }
     if(open_to_all(req) || strncmp(req->path, "/fhir", 5) != 0 || (req->path[5] && req->path[5] != '/')) {
         fhir_rest_dispatch(api, req, res, NULL);
         return;

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "audit/audit.h"
+#include "auth/jwt.h"
 #include "base/buf.h"
 #include "json/json.h"
 
@@ -138,6 +139,104 @@ static void login(fhir_rest *api, store_conn *c, const http_request *req, http_r
     set_cookie(res, token, AUTH_SESSION_SECONDS, api->tls);
 }
 
+static void oauth_error(http_response *res, int status, const char *error, const char *description) {
+    buf b = BUF_INIT;
+    buf_printf(&b, "{\"error\":\"%s\",\"error_description\":\"", error);
+    buf_json_escape(&b, description);
+    buf_puts(&b, "\"}");
+    reply(res, status, buf_str(&b));
+    buf_free(&b);
+}
+
+/* POST /auth/token: OAuth2 client credentials with a JWT client assertion
+ * (SMART Backend Services). Issues a token for at most 5 minutes with the
+ * scopes asked for, which must lie within the client's registered scopes. */
+static void token(fhir_rest *api, store_conn *c, const http_request *req, http_response *res) {
+    http_param *ps = NULL;
+    size_t n = 0;
+    http_parse_query(req->body, &ps, &n);
+    const char *grant = NULL, *scope = NULL, *atype = NULL, *assertion = NULL;
+    for(size_t i = 0; i < n; i++) {
+        if(!ps[i].value) continue;
+        if(strcmp(ps[i].name, "grant_type") == 0) grant = ps[i].value;
+        else if(strcmp(ps[i].name, "scope") == 0) scope = ps[i].value;
+        else if(strcmp(ps[i].name, "client_assertion_type") == 0) atype = ps[i].value;
+        else if(strcmp(ps[i].name, "client_assertion") == 0) assertion = ps[i].value;
+    }
+    char name[128] = "", why[200] = "", audience[400];
+    snprintf(audience, sizeof audience, "%s/auth/token", req->base_url);
+    store_account a = {0};
+    bool have_account = false;
+    int status = 0;
+    const char *error = NULL;
+    if(!grant || strcmp(grant, "client_credentials") != 0) {
+        status = 400, error = "unsupported_grant_type";
+        snprintf(why, sizeof why, "grant_type must be client_credentials");
+    } else if(!atype || strcmp(atype, "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") != 0 || !assertion) {
+        status = 400, error = "invalid_request";
+        snprintf(why, sizeof why, "send client_assertion_type jwt-bearer and a client_assertion");
+    } else if(jwt_issuer(assertion, name, sizeof name) || store_account_get(c, "client", name, &a) != KITH_OK) {
+        status = 401, error = "invalid_client";
+        snprintf(why, sizeof why, "the assertion does not name a registered client");
+    } else if((have_account = true, a.disabled)) {
+        status = 401, error = "invalid_client";
+        snprintf(why, sizeof why, "the client is disabled");
+    } else if(jwt_check_client_assertion(assertion, name, a.public_key, audience, why, sizeof why)) {
+        status = 401, error = "invalid_client";
+    } else if(!scope || !*scope) {
+        status = 400, error = "invalid_scope";
+        snprintf(why, sizeof why, "ask for scopes, e.g. scope=system/Patient.rs");
+    } else {
+        char bad[128];
+        if(!auth_scopes_valid(scope, bad, sizeof bad)) {
+            status = 400, error = "invalid_scope";
+            snprintf(why, sizeof why, "'%s' is not a SMART scope", bad);
+        } else if(!auth_scopes_within(scope, a.scopes ? a.scopes : "", bad, sizeof bad)) {
+            status = 400, error = "invalid_scope";
+            snprintf(why, sizeof why, "%s is more than the client is registered for", bad);
+        }
+    }
+    char tok[AUTH_TOKEN_MAX];
+    if(!status && auth_token_issue(c, "client", name, scope, 300, tok) != KITH_OK) {
+        status = 503, error = "temporarily_unavailable";
+        snprintf(why, sizeof why, "the token could not be stored");
+    }
+    auth_principal who = {0};
+    snprintf(who.kind, sizeof who.kind, "client");
+    snprintf(who.name, sizeof who.name, "%s", name);
+    const char *address = req->client_address && *req->client_address ? req->client_address : NULL;
+    audit_event ev = {.action = 'E', .subtype = "login", .outcome = status ? 4 : 0, .who = status ? NULL : &who,
+                      .who_claimed = name, .address = address, .request_id = req->request_id,
+                      .detail = status ? why : NULL};
+    audit_record(api->audit, &ev);
+    if(status) {
+        oauth_error(res, status, error, why);
+    } else {
+        buf b = BUF_INIT;
+        buf_printf(&b, "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":300,\"scope\":\"", tok);
+        buf_json_escape(&b, scope);
+        buf_puts(&b, "\"}");
+        reply(res, 200, buf_str(&b));
+        buf_free(&b);
+    }
+    if(have_account) store_account_free(&a);
+    http_params_free(ps, n);
+}
+
+void web_smart_configuration(const http_request *req, http_response *res) {
+    res->route = "smart-configuration";
+    buf b = BUF_INIT;
+    buf_puts(&b, "{\"token_endpoint\":\"");
+    buf_json_escape(&b, req->base_url);
+    buf_puts(&b, "/auth/token\",\"grant_types_supported\":[\"client_credentials\"],"
+                 "\"token_endpoint_auth_methods_supported\":[\"private_key_jwt\"],"
+                 "\"token_endpoint_auth_signing_alg_values_supported\":[\"RS384\",\"ES384\"],"
+                 "\"scopes_supported\":[\"system/*.cruds\",\"system/*.rs\"],"
+                 "\"capabilities\":[\"client-confidential-asymmetric\"]}");
+    reply(res, 200, buf_str(&b));
+    buf_free(&b);
+}
+
 void web_signin_handle(fhir_rest *api, const http_request *req, http_response *res) {
     res->route = "auth";
     store_conn *c = store_conn_for_thread(api->st);
@@ -146,6 +245,15 @@ void web_signin_handle(fhir_rest *api, const http_request *req, http_response *r
         return;
     }
     bool post = strcmp(req->method, "POST") == 0;
+    if(strcmp(req->path, "/auth/token") == 0) {
+        if(!post) {
+            oauth_error(res, 405, "invalid_request", "ask for a token with POST");
+            http_response_header(res, "Allow", "POST");
+            return;
+        }
+        token(api, c, req, res);
+        return;
+    }
     if(strcmp(req->path, "/auth/login") == 0) {
         if(!post) {
             reply_error(res, 405, "sign in with POST");

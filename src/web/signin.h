@@ -16,7 +16,11 @@
 
 #define WEB_SESSION_COOKIE "kith_session"
 
-/* Handle a request under /auth/. */
+/* GET /fhir/.well-known/smart-configuration (open to all). */
+void web_smart_configuration(const http_request *req, http_response *res);
+
+/* Handle a request under /auth/ (login, session, logout, and token: OAuth2
+ * client credentials with a signed JWT, SMART Backend Services). */
 void web_signin_handle(fhir_rest *api, const http_request *req, http_response *res);
 
 /* The session token in the request's cookie, copied to out; false if none. */
