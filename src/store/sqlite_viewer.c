@@ -26,6 +26,21 @@ bool sq_viewer_active(store_conn *c) {
 void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, const char *id) {
     int mode = c ? *sq_conn_viewer(c) : 0;
     if(!mode) return;
+    /* the person objected to sharing an organisation's records (an active Consent denying
+     * that organisation as actor): resources referring to it are hidden from everyone outside
+     * it, unless broken glass for the person */
+    buf_printf(o,
+               " AND (NOT EXISTS(SELECT 1 FROM sp_reference ca JOIN resource cr ON cr.rkey = ca.rkey AND cr.deleted = 0"
+               " JOIN resource_version cv ON cv.seq = cr.seq JOIN sp_reference aa ON aa.rkey = ca.rkey AND aa.pid = %lld"
+               " AND aa.ttype = 'Organization' WHERE ca.pid = %lld AND ca.ttype = 'Patient' AND ca.tid = %s"
+               " AND json_extract(cv.body, '$.status') = 'active' AND json_extract(cv.body, '$.provision.type') = 'deny'"
+               " AND aa.tid IS NOT (SELECT v FROM temp.kith_viewer WHERE k = 'org')"
+               " AND EXISTS(SELECT 1 FROM sp_reference rr WHERE rr.rkey = (SELECT zr.rkey FROM resource zr"
+               " WHERE zr.rtype = %s AND zr.rid = %s) AND rr.ttype = 'Organization' AND rr.tid = aa.tid))"
+               " OR EXISTS(SELECT 1 FROM kith_access_grant vb3 WHERE vb3.account = (SELECT v FROM temp.kith_viewer"
+               " WHERE k = 'account') AND vb3.patient = %s AND vb3.expires > unixepoch()))",
+               (long long)sq_param_id("Consent", "actor"), (long long)sq_param_id("Consent", "patient"), x, type, id,
+               x);
     /* labelled sensitive for this viewer (meta.security), unless broken glass for the person */
     buf_printf(o,
                " AND (NOT EXISTS(SELECT 1 FROM resource vzr JOIN sp_token vz ON vz.rkey = vzr.rkey WHERE vzr.rtype = %s"

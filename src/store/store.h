@@ -382,7 +382,9 @@ kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_
  *     (inactive, finished, completed, cancelled, revoked, ...);
  *   - an unexpired break-glass grant for the viewer and the person.
  * Resources labelled (meta.security) with a code in hidden_labels are hidden
- * too, unless the viewer broke glass for that person.
+ * too, and so are resources referring to an organisation the person objected
+ * to sharing (an active Consent, provision.type deny, naming it as actor),
+ * unless the viewer works there; a break-glass grant lifts both.
  * Anything else behaves as if it did not exist (reads say not found).
  */
 typedef struct store_viewer {

@@ -1,7 +1,10 @@
 // sensitive.test.mjs — sensitive categories (meta.security labels) are shown
 // only to the roles allowed to see them, in reads and searches alike (totals
 // agree), and a break-glass for the person lifts the restriction for that
-// person only. The rules are src/fhir/access.c access_hidden_labels.
+// person only (src/fhir/access.c access_hidden_labels). A person's objection
+// to sharing an organisation's records (an active Consent with provision type
+// deny naming that organisation as actor) hides that organisation's records
+// from everyone outside it, unless they break glass.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { client, kith, startServer } from './lib/server.mjs';
@@ -31,11 +34,22 @@ before(async () => {
   await put(cond('sens-hiv', 'sens-a', 'HIV infection', { system: ACT, code: 'HIV' }));
   await put(cond('sens-safe', 'sens-a', 'Safeguarding concern', { system: KITH, code: 'safeguarding' }));
   await put(cond('sens-hiv-b', 'sens-b', 'HIV infection', { system: ACT, code: 'HIV' }));
-  for (const [name, role] of [['s-gp', 'gp'], ['s-staff', 'practice-staff'], ['s-sw', 'social-worker']]) {
-    kith(['user', 'add', '--username', name, '--role', role, '--org', 'sens-practice', '--password-stdin', '--db', server.dbPath],
+  for (const [name, role, org] of [['s-gp', 'gp', 'sens-practice'], ['s-staff', 'practice-staff', 'sens-practice'],
+    ['s-sw', 'social-worker', 'sens-practice'], ['s-council', 'social-worker', 'sens-council'], ['s-gp2', 'gp', 'sens-practice']]) {
+    kith(['user', 'add', '--username', name, '--role', role, '--org', org, '--password-stdin', '--db', server.dbPath],
       'a good long password\n');
     tokens[name] = kith(['user', 'token', name, '--db', server.dbPath]).trim();
   }
+  // person sens-c: seen by the practice (GP) and by the council (an open EpisodeOfCare)
+  await put({ resourceType: 'Organization', id: 'sens-council', name: 'Sensitive Test Council' });
+  await put({ resourceType: 'Patient', id: 'sens-c', generalPractitioner: [{ reference: 'Organization/sens-practice' }] });
+  await put({ resourceType: 'EpisodeOfCare', id: 'sens-c-eoc', status: 'active', patient: { reference: 'Patient/sens-c' },
+    managingOrganization: { reference: 'Organization/sens-council' } });
+  const enc = (id, org) => ({ resourceType: 'Encounter', id, status: 'finished',
+    class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'AMB' },
+    subject: { reference: 'Patient/sens-c' }, serviceProvider: { reference: `Organization/${org}` } });
+  await put(enc('sens-c-gp-visit', 'sens-practice'));
+  await put(enc('sens-c-council-visit', 'sens-council'));
 });
 after(async () => {
   if (server) {
@@ -68,6 +82,31 @@ describe('sensitive categories', () => {
   });
   it('a social worker sees safeguarding but not HIV', async () => {
     assert.deepEqual(await visible('s-sw', 'sens-a'), ['sens-plain', 'sens-safe']);
+  });
+  it("an objection to sharing the council's records hides them from the practice, not from the council", async () => {
+    const encounters = async (user) => {
+      const r = await api.get('/fhir/Encounter?patient=sens-c&_count=100', bearer(tokens[user]));
+      assert.equal(r.status, 200, r.text);
+      return (r.json.entry ?? []).map((e) => e.resource.id).sort();
+    };
+    assert.deepEqual(await encounters('s-gp2'), ['sens-c-council-visit', 'sens-c-gp-visit'], 'before the objection');
+    const consent = await api.put('/fhir/Consent/sens-c-objection', {
+      resourceType: 'Consent', id: 'sens-c-objection', status: 'active',
+      scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+      category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+      patient: { reference: 'Patient/sens-c' },
+      provision: { type: 'deny', actor: [{
+        role: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ParticipationType', code: 'CST' }] },
+        reference: { reference: 'Organization/sens-council' } }] },
+    });
+    assert.ok(consent.status === 201 || consent.status === 200, consent.text);
+    assert.deepEqual(await encounters('s-gp2'), ['sens-c-gp-visit'], 'the practice no longer sees the council record');
+    assert.equal((await api.get('/fhir/Encounter/sens-c-council-visit', bearer(tokens['s-gp2']))).status, 404);
+    assert.deepEqual(await encounters('s-council'), ['sens-c-council-visit', 'sens-c-gp-visit'], 'the council sees its own');
+    const bg = await api.post('/fhir/Patient/sens-c/$break-glass?reason=emergency%20admission%2C%20unconscious', undefined,
+      bearer(tokens['s-gp2']));
+    assert.equal(bg.status, 200, bg.text);
+    assert.deepEqual(await encounters('s-gp2'), ['sens-c-council-visit', 'sens-c-gp-visit'], 'break-glass overrides');
   });
   it('break-glass lifts the labels for that person only', async () => {
     const bg = await api.post('/fhir/Patient/sens-a/$break-glass?reason=urgent%20clinical%20need%20in%20A%26E', undefined,
