@@ -1,6 +1,7 @@
 /* test_audit.c — src/audit: entries written at once and through the writer
  * thread, the hash chain and audit_verify (intact, changed, removed), and
  * the AuditEvent JSON each entry carries. Uses a temporary SQLite store. */
+#include "temp_store.h"
 #include <criterion/criterion.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -13,32 +14,17 @@
 #include "json/json.h"
 #include "store/store.h"
 
-static char dbpath[64];
+static char dbpath[TEMP_STORE_PATH];
 static store *st;
 static store_conn *conn;
 
 static void setup(void) {
     cr_assert_eq(auth_init(), KITH_OK);
-    snprintf(dbpath, sizeof dbpath, "/tmp/kith-unit-audit-%d-XXXXXX", (int)getpid());
-    int fd = mkstemp(dbpath);
-    cr_assert(fd >= 0);
-    close(fd);
-    unlink(dbpath);
-    char err[256];
-    store_options o = {.durable_full = false};
-    cr_assert_eq(store_open(dbpath, &o, &st, err, sizeof err), KITH_OK, "%s", err);
-    conn = store_conn_for_thread(st);
-    cr_assert_not_null(conn);
+    st = temp_store_open("audit", dbpath, &conn);
 }
 
 static void teardown(void) {
-    store_close(st);
-    char p[96];
-    unlink(dbpath);
-    snprintf(p, sizeof p, "%s-wal", dbpath);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", dbpath);
-    unlink(p);
+    temp_store_remove(st, dbpath);
 }
 
 TestSuite(audit, .init = setup, .fini = teardown);

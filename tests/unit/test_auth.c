@@ -1,6 +1,7 @@
 /* test_auth.c — src/auth: SMART scopes (v2 `cruds`, v1 .read/.write/.*),
  * scope validation, roles, password hashing, SHA-256, and bearer-token
  * resolution against a temporary SQLite store. */
+#include "temp_store.h"
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -203,32 +204,17 @@ Test(auth, password_round_trip) {
 
 /* ---- tokens against a store ------------------------------------------------ */
 
-static char dbpath[64];
+static char dbpath[TEMP_STORE_PATH];
 static store *st;
 static store_conn *conn;
 
 static void store_setup(void) {
     init();
-    snprintf(dbpath, sizeof dbpath, "/tmp/kith-unit-auth-%d-XXXXXX", (int)getpid());
-    int fd = mkstemp(dbpath);
-    cr_assert(fd >= 0);
-    close(fd);
-    unlink(dbpath);
-    char err[256];
-    store_options o = {.durable_full = false};
-    cr_assert_eq(store_open(dbpath, &o, &st, err, sizeof err), KITH_OK, "%s", err);
-    conn = store_conn_for_thread(st);
-    cr_assert_not_null(conn);
+    st = temp_store_open("auth", dbpath, &conn);
 }
 
 static void store_teardown(void) {
-    store_close(st);
-    char p[96];
-    unlink(dbpath);
-    snprintf(p, sizeof p, "%s-wal", dbpath);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", dbpath);
-    unlink(p);
+    temp_store_remove(st, dbpath);
 }
 
 TestSuite(auth_token, .init = store_setup, .fini = store_teardown);

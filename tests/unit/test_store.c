@@ -1,4 +1,5 @@
 /* test_store.c — src/store (SQLite backend) and src/fhir/record.c write path. */
+#include "temp_store.h"
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,31 +9,16 @@
 #include "fhir/record.h"
 #include "store/store.h"
 
-static char dbpath[64];
+static char dbpath[TEMP_STORE_PATH];
 static store *st;
 static store_conn *conn;
 
 static void setup(void) {
-    snprintf(dbpath, sizeof dbpath, "/tmp/kith-unit-%d-XXXXXX", (int)getpid());
-    int fd = mkstemp(dbpath);
-    cr_assert(fd >= 0);
-    close(fd);
-    unlink(dbpath);
-    char err[256];
-    store_options o = {.durable_full = false};
-    cr_assert_eq(store_open(dbpath, &o, &st, err, sizeof err), KITH_OK, "%s", err);
-    conn = store_conn_for_thread(st);
-    cr_assert_not_null(conn);
+    st = temp_store_open("store", dbpath, &conn);
 }
 
 static void teardown(void) {
-    store_close(st);
-    char p[96];
-    unlink(dbpath);
-    snprintf(p, sizeof p, "%s-wal", dbpath);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", dbpath);
-    unlink(p);
+    temp_store_remove(st, dbpath);
 }
 
 static json_value *parse(const char *t) {
