@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/datetime.h"
 #include "base/url.h"
 
 #define FHIR_JSON "application/fhir+json; charset=utf-8"
@@ -108,14 +109,19 @@ void fhir_auditevent_search(store_conn *c, const http_request *req, http_respons
             q.patient = strncmp(v, "Patient/", 8) == 0 ? v + 8 : v;
         } else if(strcmp(n, "agent") == 0) {
             q.agent = v;
-        } else if(strcmp(n, "date") == 0 && strlen(v) > 2 && strlen(v) < 38) {
-            if(strncmp(v, "ge", 2) == 0 || strncmp(v, "gt", 2) == 0) snprintf(since, sizeof since, "%s", v + 2);
-            else if(strncmp(v, "lt", 2) == 0 || strncmp(v, "le", 2) == 0) snprintf(until, sizeof until, "%s", v + 2);
-            else {
-                fhir_reply_error(res, 400, "not-supported", "AuditEvent date takes ge, gt, le or lt, not '%s'", v);
+        } else if(strcmp(n, "date") == 0) {
+            /* the value names a span (a day, a second...): ge/gt/le/lt compare with its ends */
+            double lo, hi;
+            bool known = strlen(v) > 2 && strlen(v) < 38 && datetime_range(v + 2, &lo, &hi) &&
+                         (!strncmp(v, "ge", 2) || !strncmp(v, "gt", 2) || !strncmp(v, "le", 2) || !strncmp(v, "lt", 2));
+            if(!known) {
+                fhir_reply_error(res, 400, "not-supported",
+                                 "AuditEvent date takes ge, gt, le or lt and a date or instant, not '%s'", v);
                 buf_free(&applied);
                 return;
             }
+            if(v[0] == 'g') datetime_format(v[1] == 'e' ? lo : hi + 0.001, since); /* recorded >= since */
+            else datetime_format(v[1] == 't' ? lo : hi + 0.001, until);            /* recorded < until */
         } else if(strcmp(n, "_count") == 0) {
             char *end = NULL;
             long k = strtol(v, &end, 10);

@@ -637,6 +637,24 @@ describe('the audit trail', () => {
 });
 
 // ---------------------------------------------------------------------------
+describe('AuditEvent date searches compare with the span the value names', () => {
+  it('ge/gt/le/lt on a day and a year', async () => {
+    const ids = async (q) => (await auditSearch(`${q}&_count=1000`)).json.entry?.map((e) => e.resource.id) ?? [];
+    const all = await ids('agent=client/kith-tests');
+    assert.ok(all.length > 0);
+    const today = new Date().toISOString().slice(0, 10);
+    assert.deepEqual(await ids('agent=client/kith-tests&date=lt2000'), [], 'nothing before 2000');
+    assert.deepEqual(await ids(`agent=client/kith-tests&date=gt${today}`), [], 'nothing after today');
+    const ge = await ids(`agent=client/kith-tests&date=ge${today}`);
+    assert.ok(ge.length >= all.length, 'everything of today is ge today');
+    const le = await ids(`agent=client/kith-tests&date=le${today}`);
+    assert.ok(le.length >= all.length, 'everything of today is le today (the whole day, not its first instant)');
+    assert.deepEqual(await ids(`agent=client/kith-tests&date=lt${today}`), [], 'nothing of today is lt today');
+    const bad = await api.get('/fhir/AuditEvent?date=xx2020');
+    assert.equal(bad.status, 400);
+  });
+});
+
 describe('hostile input', () => {
   it('SQL in the bearer token: 401, never 500', async () => {
     for (const s of SQLI) {
