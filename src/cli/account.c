@@ -43,8 +43,11 @@ static const char CLIENT_USAGE[] =
     "Manage the systems that use the FHIR API.\n"
     "\n"
     "Commands:\n"
-    "  add NAME --scopes 'system/*.cruds' [--public-key FILE]\n"
-    "                     register a system client with SMART v2 scopes\n"
+    "  add NAME --scopes 'system/*.cruds' [--public-key FILE] [--purpose P]\n"
+    "                     register a system client with SMART v2 scopes; P is\n"
+    "                     direct-care (default) or secondary-use (planning and\n"
+    "                     research: it never sees people with the national data\n"
+    "                     opt-out, in searches, reads or bulk exports)\n"
     "  token NAME [--expires 1h] [--scopes S]\n"
     "                     print a short-lived bearer token for the client (what a\n"
     "                     client-credentials grant returns); --scopes narrows it\n"
@@ -133,7 +136,8 @@ static int print_user(void *ctx, const store_account *a) {
 
 static int print_client(void *ctx, const store_account *a) {
     (void)ctx;
-    printf("%-24s %-8s %s\n", a->name, a->disabled ? "disabled" : "active", a->scopes ? a->scopes : "");
+    printf("%-24s %-8s %-13s %s\n", a->name, a->disabled ? "disabled" : "active", a->role ? a->role : "direct-care",
+           a->scopes ? a->scopes : "");
     return 0;
 }
 
@@ -265,9 +269,10 @@ int cli_client(int argc, char **argv) {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},      {"scopes", required_argument, NULL, 's'},
         {"expires", required_argument, NULL, 'e'}, {"public-key", required_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"purpose", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *scopes = NULL, *expires = "1h", *key_file = NULL;
+    const char *db = NULL, *scopes = NULL, *expires = "1h", *key_file = NULL, *purpose = "direct-care";
     int ch;
     optind = 1;
     while((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -276,6 +281,7 @@ int cli_client(int argc, char **argv) {
         case 's': scopes = optarg; break;
         case 'e': expires = optarg; break;
         case 'k': key_file = optarg; break;
+        case 'p': purpose = optarg; break;
         case 'h': fputs(CLIENT_USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(CLIENT_USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -288,6 +294,10 @@ int cli_client(int argc, char **argv) {
     }
     if(strcmp(cmd, "add") != 0 && strcmp(cmd, "token") != 0 && strcmp(cmd, "list") != 0) {
         fprintf(stderr, "kith client: unknown command '%s'\n\n%s", cmd, CLIENT_USAGE);
+        return CLI_EXIT_USAGE;
+    }
+    if(strcmp(purpose, "direct-care") != 0 && strcmp(purpose, "secondary-use") != 0) {
+        fprintf(stderr, "kith client add: --purpose is direct-care or secondary-use, not '%s'\n", purpose);
         return CLI_EXIT_USAGE;
     }
     char bad[128];
@@ -330,12 +340,12 @@ int cli_client(int argc, char **argv) {
     }
     kith_rc rc = KITH_OK;
     if(strcmp(cmd, "add") == 0) {
-        store_account a = {.kind = "client", .name = (char *)name, .scopes = (char *)scopes, .public_key = pem,
-                           .created = (int64_t)time(NULL)};
+        store_account a = {.kind = "client", .name = (char *)name, .role = (char *)purpose, .scopes = (char *)scopes,
+                           .public_key = pem, .created = (int64_t)time(NULL)};
         rc = store_account_put(s.c, &a);
         if(!rc) {
             audit_admin(s.c, "client-add", 'C', name, scopes);
-            printf("Added client %s with scopes %s\n", name, scopes);
+            printf("Added client %s (%s) with scopes %s\n", name, purpose, scopes);
         }
     } else if(strcmp(cmd, "list") == 0) {
         rc = store_account_list(s.c, "client", print_client, NULL);

@@ -368,6 +368,7 @@ typedef struct bulk_job {
     char *dir;     /* <export dir>/<id> */
     char *request;
     char *owner;   /* the account that asked, or NULL */
+    bool secondary_use; /* leave out people with the national data opt-out */
     char transaction_time[CLOCK_INSTANT_LEN];
     store *st;     /* borrowed */
     bulk_scope scope;
@@ -459,7 +460,8 @@ static void *job_main(void *arg) {
     char err[256] = "";
     kith_rc rc = KITH_OK;
     store_conn *c = store_conn_for_thread(j->st);
-    if(!c) {
+    store_viewer secondary = {.secondary_use = true};
+    if(!c || (j->secondary_use && store_set_viewer(c, &secondary))) {
         rc = KITH_ESTORE;
         snprintf(err, sizeof err, "the database cannot be opened");
         goto done;
@@ -573,6 +575,7 @@ kith_rc bulk_job_start(store *st, const bulk_job_params *p, char id[ID_UUID_LEN]
     }
     j->request = xstrdup(p->request ? p->request : "");
     j->owner = p->owner ? xstrdup(p->owner) : NULL;
+    j->secondary_use = p->secondary_use;
     clock_instant_now(j->transaction_time);
     j->st = st;
     j->scope = p->scope;

@@ -108,6 +108,7 @@ typedef struct bulk_job_params {
     size_t npatients;
     const char *request;         /* the kick-off request URL, for the manifest */
     const char *owner;           /* the account that asked ("client/NAME"), or NULL */
+    bool secondary_use;          /* for planning or research: leave out people with the national data opt-out */
 } bulk_job_params;
 
 /*

@@ -324,6 +324,7 @@ static void export_kickoff(fhir_rest *api, store_conn *c, const http_request *re
     char owner[160] = "";
     if(access_current()) snprintf(owner, sizeof owner, "%s/%s", access_current()->who.kind, access_current()->who.name);
     jp.owner = owner[0] ? owner : NULL;
+    jp.secondary_use = access_current() && strcmp(access_current()->who.role, "secondary-use") == 0;
     kith_rc rc = bulk_job_start(api->st, &jp, id, err, sizeof err);
     if(rc == KITH_EBUSY) {
         http_response_header(res, "Retry-After", "30");

@@ -729,10 +729,12 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         return;
     }
     /* people see the records of those they care for; systems see what their scopes allow */
-    bool restricted = strcmp(ar.who.kind, "user") == 0;
+    bool secondary = strcmp(ar.who.kind, "client") == 0 && strcmp(ar.who.role, "secondary-use") == 0;
+    bool restricted = strcmp(ar.who.kind, "user") == 0 || secondary;
     char account[160];
     snprintf(account, sizeof account, "user/%s", ar.who.name);
-    store_viewer viewer = {.no_patient_data = strcmp(ar.who.role, "analyst") == 0,
+    store_viewer viewer = {.secondary_use = secondary,
+                           .no_patient_data = strcmp(ar.who.role, "analyst") == 0,
                            .account = account,
                            .practitioner = ar.who.practitioner,
                            .org = ar.who.org,

@@ -23,9 +23,26 @@ bool sq_viewer_active(store_conn *c) {
     return c && *sq_conn_viewer(c) != 0;
 }
 
+/* Does Patient x have an active national data opt-out? (an SQL condition) */
+static void opted_out(buf *o, const char *x) {
+    buf_printf(o,
+               "EXISTS(SELECT 1 FROM sp_reference oa JOIN sp_token oc ON oc.rkey = oa.rkey AND oc.pid = %lld"
+               " AND oc.code = 'national-data-opt-out' AND oc.system = 'https://kith.example.org/fhir/CodeSystem/"
+               "consent-category' JOIN sp_token os ON os.rkey = oa.rkey AND os.pid = %lld AND os.code = 'active'"
+               " WHERE oa.pid = %lld AND oa.ttype = 'Patient' AND oa.tid = %s)",
+               (long long)sq_param_id("Consent", "category"), (long long)sq_param_id("Consent", "status"),
+               (long long)sq_param_id("Consent", "patient"), x);
+}
+
 void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, const char *id) {
     int mode = c ? *sq_conn_viewer(c) : 0;
     if(!mode) return;
+    if(mode == 3) { /* secondary use: all but the opted out */
+        buf_printf(o, " AND (%s IS NULL OR %s = '' OR NOT ", x, x);
+        opted_out(o, x);
+        buf_puts(o, ")");
+        return;
+    }
     /* the person objected to sharing an organisation's records (an active Consent denying
      * that organisation as actor): resources referring to it are hidden from everyone outside
      * it, unless broken glass for the person */
@@ -131,7 +148,7 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
         }
         snprintf(last, cap, "%s", key);
     }
-    *mode = v->no_patient_data ? 2 : 1;
+    *mode = v->secondary_use ? 3 : v->no_patient_data ? 2 : 1;
     return KITH_OK;
 }
 
@@ -142,6 +159,7 @@ kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const ch
         *sees = false;
         return KITH_OK;
     }
+    if(*sq_conn_viewer(c) == 3 && (!patient || !*patient)) return KITH_OK;
     sqlite3_stmt **st = sq_conn_viewer_stmt(c);
     if(!*st) {
         buf sql = BUF_INIT;

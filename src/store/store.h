@@ -385,10 +385,15 @@ kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_
  * too, and so are resources referring to an organisation the person objected
  * to sharing (an active Consent, provision.type deny, naming it as actor),
  * unless the viewer works there; a break-glass grant lifts both.
+ * A secondary_use viewer (a system doing planning or research) sees every
+ * record except those of people with the national data opt-out: an active
+ * Consent in category kith consent-category|national-data-opt-out.
  * Anything else behaves as if it did not exist (reads say not found).
  */
 typedef struct store_viewer {
-    bool no_patient_data;     /* sees nothing in any Patient's compartment (secondary use) */
+    bool no_patient_data;     /* sees nothing in any Patient's compartment (analysts) */
+    bool secondary_use;       /* planning or research: everyone's records except those of people who
+                                 registered the national data opt-out; no care-relationship rule */
     const char *account;      /* "user/NAME": whose break-glass grants count */
     const char *practitioner; /* Practitioner id, or NULL */
     const char *org;          /* Organization id, or NULL */
