@@ -586,11 +586,60 @@ static bool is_get(const char *m) {
     return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0;
 }
 
+#define BREAK_GLASS_SECONDS 3600
+
+/* The Organization id of the Patient's registered GP practice, or NULL (caller frees). */
+static char *registered_practice(const store_resource *patient) {
+    json_value *p = NULL;
+    char *org = NULL;
+    if(!patient->body || json_parse(patient->body, patient->body_len, &p, NULL, 0)) return NULL;
+    json_value *gps = json_get(p, "generalPractitioner");
+    for(size_t i = 0; i < json_array_len(gps) && !org; i++) {
+        const char *ref = json_string(json_get(json_array_at(gps, i), "reference"));
+        if(ref && strncmp(ref, "Organization/", 13) == 0 && record_id_valid(ref + 13)) org = xstrdup(ref + 13);
+    }
+    json_free(p);
+    return org;
+}
+
+/* Tell the person's GP practice (their key worker's team) that their record
+ * was opened by break-glass: a Communication in the person's record,
+ * addressed to the practice, which the practice's staff see. Best effort:
+ * the audit trail has it whatever happens here. */
+static void notify_break_glass(store_conn *c, const auth_principal *who, const char *patient, const char *reason,
+                               const char *practice) {
+    char now[CLOCK_INSTANT_LEN];
+    clock_instant_now(now);
+    buf b = BUF_INIT;
+    buf_puts(&b, "{\"resourceType\":\"Communication\",\"status\":\"completed\",\"category\":[{\"coding\":[{"
+                 "\"system\":\"http://terminology.hl7.org/CodeSystem/communication-category\",\"code\":"
+                 "\"notification\"}],\"text\":\"Break-glass access to the record\"}],\"priority\":\"urgent\",");
+    buf_printf(&b, "\"subject\":{\"reference\":\"Patient/%s\"},\"sent\":\"%s\",", patient, now);
+    if(practice) buf_printf(&b, "\"recipient\":[{\"reference\":\"Organization/%s\"}],", practice);
+    if(who->practitioner[0]) buf_printf(&b, "\"sender\":{\"reference\":\"Practitioner/%s\"},", who->practitioner);
+    buf_puts(&b, "\"payload\":[{\"contentString\":\"");
+    buf b2 = BUF_INIT;
+    buf_printf(&b2, "%s (%s%s%s) opened this record without a care relationship for %d minutes. Reason given: %s",
+               who->name, who->role, who->org[0] ? ", Organization/" : "", who->org, BREAK_GLASS_SECONDS / 60, reason);
+    buf_json_escape(&b, buf_str(&b2));
+    buf_free(&b2);
+    buf_puts(&b, "\"}]}");
+    json_value *res = NULL;
+    if(json_parse(b.data, b.len, &res, NULL, 0) == KITH_OK) {
+        record_result out;
+        fhir_issues is = FHIR_ISSUES_INIT;
+        store_set_viewer(c, NULL); /* written by Kith, not by the user */
+        if(record_create(c, "Communication", res, NULL, &out, &is) == KITH_OK) record_result_free(&out);
+        fhir_issues_free(&is);
+        json_free(res);
+    }
+    buf_free(&b);
+}
+
 /* POST Patient/{id}/$break-glass (reason=... in the query, a form, or a
  * Parameters body): a user without a care relationship opens the record for
  * BREAK_GLASS_SECONDS, stating why. Granted, refused or not, it is audited
  * for governance review. */
-#define BREAK_GLASS_SECONDS 3600
 static void do_break_glass(fhir_rest *api, store_conn *c, const http_request *req, http_response *res,
                            const char *id) {
     (void)api;
@@ -628,12 +677,15 @@ static void do_break_glass(fhir_rest *api, store_conn *c, const http_request *re
     store_set_viewer(c, NULL);
     store_resource r;
     kith_rc rc = store_read(c, "Patient", id, 0, &r);
+    char *r_gp = rc == KITH_OK ? registered_practice(&r) : NULL;
     store_resource_free(&r);
     if(rc == KITH_OK) {
         char account[160];
         snprintf(account, sizeof account, "user/%s", ar->who.name);
         rc = store_grant_add(c, account, id, (int64_t)time(NULL) + BREAK_GLASS_SECONDS, reason);
+        if(!rc) notify_break_glass(c, &ar->who, id, reason, r_gp);
     }
+    free(r_gp);
     json_free(body);
     if(rc == KITH_ENOTFOUND || rc == KITH_EGONE) {
         fhir_reply_error(res, 404, "not-found", "Patient/%s is not known", id);

@@ -49,6 +49,10 @@ typedef struct request_ctx {
 } request_ctx;
 
 #define HTTP_MAX_URI (64 * 1024)
+/* Memory for one connection's request line, headers and read buffer: room for a
+ * URI of HTTP_MAX_URI and ordinary headers; a request whose headers do not fit
+ * is refused by libmicrohttpd (431) without touching the handler. */
+#define HTTP_CONN_MEMORY (160 * 1024)
 
 static _Atomic uint64_t request_counter;
 static _Atomic long in_flight; /* requests started and not yet completed */
@@ -202,6 +206,7 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, const http_req
     }
     if(res->content_type) MHD_add_response_header(r, "Content-Type", res->content_type);
     MHD_add_response_header(r, "X-Request-Id", rc->request_id);
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff"); /* bodies are data, never to be guessed at */
     for(size_t i = 0; i < res->nheaders; i++) MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
@@ -381,14 +386,14 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
                                   MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads > 0 ? opt->threads : 4),
                                   MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                                   MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-                                  (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
+                                  (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
                                   MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END)
               : MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                                  on_mhd_error, s, MHD_OPTION_SOCK_ADDR, &sin, MHD_OPTION_THREAD_POOL_SIZE,
                                  (unsigned)(opt->threads > 0 ? opt->threads : 4), MHD_OPTION_NOTIFY_COMPLETED,
                                  on_completed, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
-                                 (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(512 * 1024),
+                                 (unsigned)1000, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if(!s->d) {
         snprintf(err, errlen, "cannot listen on %s:%d (address in use or not permitted%s)", opt->bind, opt->port,

@@ -114,5 +114,13 @@ describe('sensitive categories', () => {
     assert.equal(bg.status, 200, bg.text);
     assert.deepEqual(await visible('s-staff', 'sens-a'), ['sens-hiv', 'sens-plain', 'sens-safe']);
     assert.deepEqual(await visible('s-staff', 'sens-b'), [], 'the other person stays restricted');
+    // the person's GP practice is told: a Communication in their record, addressed to the practice
+    const c = await api.get('/fhir/Communication?subject=Patient/sens-a&category=notification', bearer(tokens['s-gp']));
+    assert.equal(c.status, 200, c.text);
+    const notes = (c.json.entry ?? []).map((e) => e.resource);
+    const note = notes.find((n) => /s-staff/.test(n.payload?.[0]?.contentString ?? ''));
+    assert.ok(note, `the practice sees the break-glass notice: ${c.text.slice(0, 400)}`);
+    assert.equal(note.recipient?.[0]?.reference, 'Organization/sens-practice');
+    assert.match(note.payload[0].contentString, /urgent clinical need/);
   });
 });
