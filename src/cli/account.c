@@ -45,9 +45,11 @@ static const char CLIENT_USAGE[] =
     "Commands:\n"
     "  add NAME --scopes 'system/*.cruds' [--public-key FILE] [--purpose P]\n"
     "                     register a system client with SMART v2 scopes; P is\n"
-    "                     direct-care (default) or secondary-use (planning and\n"
-    "                     research: it never sees people with the national data\n"
-    "                     opt-out, in searches, reads or bulk exports)\n"
+    "                     direct-care (default: people's objections to sharing\n"
+    "                     bind it), secondary-use (planning and research: it never\n"
+    "                     sees people with the national data opt-out) or\n"
+    "                     records-management (migration, backup, integration:\n"
+    "                     everything its scopes allow, every access audited)\n"
     "  token NAME [--expires 1h] [--scopes S]\n"
     "                     print a short-lived bearer token for the client (what a\n"
     "                     client-credentials grant returns); --scopes narrows it\n"
@@ -296,8 +298,10 @@ int cli_client(int argc, char **argv) {
         fprintf(stderr, "kith client: unknown command '%s'\n\n%s", cmd, CLIENT_USAGE);
         return CLI_EXIT_USAGE;
     }
-    if(strcmp(purpose, "direct-care") != 0 && strcmp(purpose, "secondary-use") != 0) {
-        fprintf(stderr, "kith client add: --purpose is direct-care or secondary-use, not '%s'\n", purpose);
+    if(strcmp(purpose, "direct-care") != 0 && strcmp(purpose, "secondary-use") != 0 &&
+       strcmp(purpose, "records-management") != 0) {
+        fprintf(stderr, "kith client add: --purpose is direct-care, secondary-use or records-management, not '%s'\n",
+                purpose);
         return CLI_EXIT_USAGE;
     }
     char bad[128];

@@ -781,11 +781,15 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         return;
     }
     /* people see the records of those they care for; systems see what their scopes allow */
-    bool secondary = strcmp(ar.who.kind, "client") == 0 && strcmp(ar.who.role, "secondary-use") == 0;
-    bool restricted = strcmp(ar.who.kind, "user") == 0 || secondary;
+    bool client = strcmp(ar.who.kind, "client") == 0;
+    bool secondary = client && strcmp(ar.who.role, "secondary-use") == 0;
+    /* people by care relationship; systems by consent or the opt-out, except those that
+     * manage the records themselves (migration, backup, integration) */
+    bool restricted = !(client && strcmp(ar.who.role, "records-management") == 0);
     char account[160];
-    snprintf(account, sizeof account, "user/%s", ar.who.name);
+    snprintf(account, sizeof account, "%s/%s", ar.who.kind, ar.who.name);
     store_viewer viewer = {.secondary_use = secondary,
+                           .consent_only = client && !secondary,
                            .no_patient_data = strcmp(ar.who.role, "analyst") == 0,
                            .account = account,
                            .practitioner = ar.who.practitioner,

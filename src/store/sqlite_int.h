@@ -35,7 +35,7 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v);
 kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
 kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
 /* sqlite.c keeps the viewer mode on each connection: 0 none, 1 by relationship, 2 no patient data,
- * 3 secondary use (all but the opted out) */
+ * 3 secondary use (all but the opted out), 4 consent only (direct-care systems) */
 int *sq_conn_viewer(store_conn *c);
 /* The key of the viewer temp.kith_viewer holds (*len: its capacity), and the
  * connection's prepared visibility check for its current mode. */

@@ -45,9 +45,10 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
     }
     /* the person objected to sharing an organisation's records (an active Consent denying
      * that organisation as actor): resources referring to it are hidden from everyone outside
-     * it, unless broken glass for the person */
+     * it, unless broken glass for the person (the Consent itself stays in view) */
     buf_printf(o,
-               " AND (NOT EXISTS(SELECT 1 FROM sp_reference ca JOIN resource cr ON cr.rkey = ca.rkey AND cr.deleted = 0"
+               " AND (%s = 'Consent' OR NOT EXISTS(SELECT 1 FROM sp_reference ca JOIN resource cr ON cr.rkey = ca.rkey"
+               " AND cr.deleted = 0"
                " JOIN resource_version cv ON cv.seq = cr.seq JOIN sp_reference aa ON aa.rkey = ca.rkey AND aa.pid = %lld"
                " AND aa.ttype = 'Organization' WHERE ca.pid = %lld AND ca.ttype = 'Patient' AND ca.tid = %s"
                " AND json_extract(cv.body, '$.status') = 'active' AND json_extract(cv.body, '$.provision.type') = 'deny'"
@@ -56,8 +57,9 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
                " WHERE zr.rtype = %s AND zr.rid = %s) AND rr.ttype = 'Organization' AND rr.tid = aa.tid))"
                " OR EXISTS(SELECT 1 FROM kith_access_grant vb3 WHERE vb3.account = (SELECT v FROM temp.kith_viewer"
                " WHERE k = 'account') AND vb3.patient = %s AND vb3.expires > unixepoch()))",
-               (long long)sq_param_id("Consent", "actor"), (long long)sq_param_id("Consent", "patient"), x, type, id,
-               x);
+               type, (long long)sq_param_id("Consent", "actor"), (long long)sq_param_id("Consent", "patient"), x, type,
+               id, x);
+    if(mode == 4) return; /* a direct-care system: consent binds it, care relationships do not */
     /* labelled sensitive for this viewer (meta.security), unless broken glass for the person */
     buf_printf(o,
                " AND (NOT EXISTS(SELECT 1 FROM resource vzr JOIN sp_token vz ON vz.rkey = vzr.rkey WHERE vzr.rtype = %s"
@@ -148,7 +150,7 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
         }
         snprintf(last, cap, "%s", key);
     }
-    *mode = v->secondary_use ? 3 : v->no_patient_data ? 2 : 1;
+    *mode = v->secondary_use ? 3 : v->consent_only ? 4 : v->no_patient_data ? 2 : 1;
     return KITH_OK;
 }
 

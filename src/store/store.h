@@ -394,6 +394,8 @@ typedef struct store_viewer {
     bool no_patient_data;     /* sees nothing in any Patient's compartment (analysts) */
     bool secondary_use;       /* planning or research: everyone's records except those of people who
                                  registered the national data opt-out; no care-relationship rule */
+    bool consent_only;        /* a direct-care system: only people's objections to sharing (Consent) bind
+                                 it, not care relationships */
     const char *account;      /* "user/NAME": whose break-glass grants count */
     const char *practitioner; /* Practitioner id, or NULL */
     const char *org;          /* Organization id, or NULL */

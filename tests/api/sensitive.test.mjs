@@ -103,6 +103,15 @@ describe('sensitive categories', () => {
     assert.deepEqual(await encounters('s-gp2'), ['sens-c-gp-visit'], 'the practice no longer sees the council record');
     assert.equal((await api.get('/fhir/Encounter/sens-c-council-visit', bearer(tokens['s-gp2']))).status, 404);
     assert.deepEqual(await encounters('s-council'), ['sens-c-council-visit', 'sens-c-gp-visit'], 'the council sees its own');
+    const care = kith(['client', 'add', 'sens-care-system', '--scopes', 'system/*.rs', '--db', server.dbPath]) &&
+      kith(['client', 'token', 'sens-care-system', '--db', server.dbPath]).trim();
+    const sys = await api.get('/fhir/Encounter?patient=sens-c&_count=100', bearer(care));
+    assert.deepEqual((sys.json.entry ?? []).map((e) => e.resource.id).sort(), ['sens-c-gp-visit'],
+      'a direct-care system is bound by the objection too');
+    const all = await api.get('/fhir/Encounter?patient=sens-c&_count=100'); // the records-management test client
+    assert.equal(all.json.entry.length, 2, 'a records-management system sees both');
+    const c2 = await api.get('/fhir/Consent/sens-c-objection', bearer(care));
+    assert.equal(c2.status, 200, 'the Consent itself stays in view');
     const bg = await api.post('/fhir/Patient/sens-c/$break-glass?reason=emergency%20admission%2C%20unconscious', undefined,
       bearer(tokens['s-gp2']));
     assert.equal(bg.status, 200, bg.text);

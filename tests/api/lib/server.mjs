@@ -11,8 +11,9 @@
 // application/fhir+json and gives { status, headers, text, json } back.
 //
 // Every /fhir request needs a bearer token. startServer registers a system
-// client with every scope (`kith client add kith-tests --scopes
-// 'system/*.cruds'`), issues it a token (`kith client token`), returns it as
+// client with every scope that manages the records (`kith client add kith-tests
+// --scopes 'system/*.cruds' --purpose records-management`: no consent or opt-out
+// filtering, so tests see what they stored), issues it a token (`kith client token`), returns it as
 // `token`, and makes fetch send it to that server's /fhir unless the request
 // sets its own Authorization header (an empty one sends none).
 import { spawn, spawnSync } from 'node:child_process';
@@ -53,9 +54,9 @@ export function kith(args, input) {
   return r.stdout;
 }
 
-/** A bearer token for a system client with `scopes` on database db. */
-export function clientToken(db, name = 'kith-tests', scopes = 'system/*.cruds') {
-  kith(['client', 'add', name, '--scopes', scopes, '--db', db]);
+/** A bearer token for a system client with `scopes` (and purpose) on database db. */
+export function clientToken(db, name = 'kith-tests', scopes = 'system/*.cruds', purpose = 'records-management') {
+  kith(['client', 'add', name, '--scopes', scopes, '--purpose', purpose, '--db', db]);
   return kith(['client', 'token', name, '--expires', '1d', '--db', db]).trim();
 }
 
