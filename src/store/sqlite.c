@@ -123,7 +123,8 @@ typedef struct sq_conn {
     int viewer;           /* 0 no viewer, 1 by care relationship, 2 no patient data (sqlite_viewer.c) */
     int viewer_suspended; /* the mode to restore after a group commit */
     char viewer_key[512]; /* the viewer whose values temp.kith_viewer holds */
-    sqlite3_stmt *viewer_st[5]; /* "may the viewer see this?", prepared once per viewer mode */
+    sqlite3_stmt *viewer_st[VIEW_STATES]; /* "may the viewer see this?", prepared once per viewer state */
+    sqlite3_stmt *consents_st;            /* "is there any Consent?" */
     sq_stmt_cache *cache; /* dynamic search statements (sqlite_search.c) */
 } sq_conn;
 
@@ -153,7 +154,11 @@ char *sq_conn_viewer_key(store_conn *c, size_t *len) {
 
 sqlite3_stmt **sq_conn_viewer_stmt(store_conn *c) {
     sq_conn *sc = (sq_conn *)c;
-    return &sc->viewer_st[sc->viewer >= 0 && sc->viewer < 5 ? sc->viewer : 0];
+    return &sc->viewer_st[sc->viewer >= 0 && sc->viewer < VIEW_STATES ? sc->viewer : 0];
+}
+
+sqlite3_stmt **sq_conn_consents_stmt(store_conn *c) {
+    return &((sq_conn *)c)->consents_st;
 }
 
 sq_stmt_cache **sq_conn_cache(store_conn *c) {
@@ -383,7 +388,8 @@ static void sq_disconnect(store_conn *sc) {
     if(!c) return;
     sq_cache_free(c->cache);
     for(int i = 0; i < ST_MAX; i++) sqlite3_finalize(c->st[i]);
-    for(int i = 0; i < 5; i++) sqlite3_finalize(c->viewer_st[i]);
+    for(int i = 0; i < VIEW_STATES; i++) sqlite3_finalize(c->viewer_st[i]);
+    sqlite3_finalize(c->consents_st);
     sqlite3_close(c->db);
     free(c);
 }

@@ -34,9 +34,16 @@ bool sq_viewer_active(store_conn *c);
 kith_rc sq_set_viewer(store_conn *c, const store_viewer *v);
 kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
 kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
-/* sqlite.c keeps the viewer mode on each connection: 0 none, 1 by relationship, 2 no patient data,
- * 3 secondary use (all but the opted out), 4 consent only (direct-care systems) */
+/* sqlite.c keeps the viewer on each connection: VIEW_MODE bits 0 none, 1 by relationship, 2 no
+ * patient data, 3 secondary use (all but the opted out), 4 consent only (direct-care systems);
+ * plus flags for checks that cannot matter this time. */
+#define VIEW_MODE 7
+#define VIEW_NO_CONSENTS 8       /* the database holds no Consent at all */
+#define VIEW_SEES_ALL_LABELS 16  /* the viewer may see every sensitive category */
+#define VIEW_STATES 32
 int *sq_conn_viewer(store_conn *c);
+/* The connection's prepared "is there any Consent?" */
+sqlite3_stmt **sq_conn_consents_stmt(store_conn *c);
 /* The key of the viewer temp.kith_viewer holds (*len: its capacity), and the
  * connection's prepared visibility check for its current mode. */
 char *sq_conn_viewer_key(store_conn *c, size_t *len);

@@ -35,7 +35,8 @@ static void opted_out(buf *o, const char *x) {
 }
 
 void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, const char *id) {
-    int mode = c ? *sq_conn_viewer(c) : 0;
+    int flags = c ? *sq_conn_viewer(c) : 0;
+    int mode = flags & VIEW_MODE;
     if(!mode) return;
     if(mode == 3) { /* secondary use: all but the opted out */
         buf_printf(o, " AND (%s IS NULL OR %s = '' OR NOT ", x, x);
@@ -46,7 +47,8 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
     /* the person objected to sharing an organisation's records (an active Consent denying
      * that organisation as actor): resources referring to it are hidden from everyone outside
      * it, unless broken glass for the person (the Consent itself stays in view) */
-    buf_printf(o,
+    if(!(flags & VIEW_NO_CONSENTS))
+        buf_printf(o,
                " AND (%s = 'Consent' OR NOT EXISTS(SELECT 1 FROM sp_reference ca JOIN resource cr ON cr.rkey = ca.rkey"
                " AND cr.deleted = 0"
                " JOIN resource_version cv ON cv.seq = cr.seq JOIN sp_reference aa ON aa.rkey = ca.rkey AND aa.pid = %lld"
@@ -61,7 +63,8 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
                id, x);
     if(mode == 4) return; /* a direct-care system: consent binds it, care relationships do not */
     /* labelled sensitive for this viewer (meta.security), unless broken glass for the person */
-    buf_printf(o,
+    if(!(flags & VIEW_SEES_ALL_LABELS))
+        buf_printf(o,
                " AND (NOT EXISTS(SELECT 1 FROM resource vzr JOIN sp_token vz ON vz.rkey = vzr.rkey WHERE vzr.rtype = %s"
                " AND vzr.rid = %s AND vz.pid = kith_pid(%s, '_security') AND vz.code IN (SELECT v FROM"
                " temp.kith_viewer WHERE k = 'hide'))"
@@ -151,17 +154,28 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
         snprintf(last, cap, "%s", key);
     }
     *mode = v->secondary_use ? 3 : v->consent_only ? 4 : v->no_patient_data ? 2 : 1;
+    /* checks that cannot change the answer are left out of the SQL */
+    if(!v->hidden_labels || !*v->hidden_labels) *mode |= VIEW_SEES_ALL_LABELS;
+    sqlite3_stmt **any = sq_conn_consents_stmt(c);
+    if(!*any && sqlite3_prepare_v3(sq_conn_db(c),
+                                   "SELECT EXISTS(SELECT 1 FROM resource WHERE rtype = 'Consent' AND deleted = 0)", -1,
+                                   SQLITE_PREPARE_PERSISTENT, any, NULL) != SQLITE_OK) {
+        *mode = 0;
+        return KITH_ESTORE;
+    }
+    if(sqlite3_step(*any) == SQLITE_ROW && sqlite3_column_int(*any, 0) == 0) *mode |= VIEW_NO_CONSENTS;
+    sqlite3_reset(*any);
     return KITH_OK;
 }
 
 kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees) {
     *sees = true;
     if(!sq_viewer_active(c)) return KITH_OK;
-    if(*sq_conn_viewer(c) == 2 && patient && *patient) {
+    if((*sq_conn_viewer(c) & VIEW_MODE) == 2 && patient && *patient) {
         *sees = false;
         return KITH_OK;
     }
-    if(*sq_conn_viewer(c) == 3 && (!patient || !*patient)) return KITH_OK;
+    if((*sq_conn_viewer(c) & VIEW_MODE) == 3 && (!patient || !*patient)) return KITH_OK;
     sqlite3_stmt **st = sq_conn_viewer_stmt(c);
     if(!*st) {
         buf sql = BUF_INIT;
