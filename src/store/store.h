@@ -293,7 +293,8 @@ kith_rc store_check(store_conn *c, char *msg, size_t msglen);
 typedef struct store_account {
     char *kind;         /* "user" or "client" */
     char *name;         /* username or client name */
-    char *role;         /* users: role code (see src/auth); clients: NULL */
+    char *role;         /* users: role code (see src/auth); clients: purpose (direct-care,
+                           secondary-use, records-management; NULL means direct-care) */
     char *org;          /* Organization id the user works for, or NULL */
     char *practitioner; /* Practitioner id of the user, or NULL */
     char *secret;       /* users: argon2id password hash; clients: NULL */

@@ -942,12 +942,11 @@ static void emit_truth_person(synth_gen *g, const person *p) {
     synth_emit_line(g, SYNTH_TRUTH_PEOPLE);
 }
 
-static void person_emit_record(synth_gen *g, person *p, synth_rng *r) {
+static void person_emit_record(synth_gen *g, person *p) {
     for(int k = 0; k < SYNTH_NCONDITIONS; k++)
         if(p->onset[k] != NO_DAY && (p->death_day == NO_DAY || p->onset[k] <= p->death_day)) emit_condition(g, p, k);
     for(int i = 0; i < p->nmeds; i++)
         if(p->death_day == NO_DAY || p->med_start[i] <= p->death_day) emit_medicine(g, p, i);
-    (void)r;
 }
 
 static void person_free(person *p) {
@@ -1083,7 +1082,7 @@ kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *ra
             g.rates.efi_category[frailty_category(p->efi_start)]++;
         }
         simulate(&g, p, &r);
-        person_emit_record(&g, p, &r);
+        person_emit_record(&g, p);
         emit_patient(&g, p);
         emit_truth_person(&g, p);
         person_free(p);

@@ -32,7 +32,8 @@ typedef struct synth_condition {
     double age_slope;      /* change in log-odds per decade of age */
     double frailty_load;   /* change in log-odds per SD of the latent frailty */
     const char *medicines; /* '|'-separated; a leading '?' makes one optional (half of people) */
-    int is_clinical;       /* a Condition (1) or an observation-style finding (0): both are Condition here */
+    int is_clinical;       /* a long-term condition (1: counts in the admission hazard and GP rate) or a
+                              finding such as falls or living alone (0); both are written as Condition */
 } synth_condition;
 
 #define SYNTH_NCONDITIONS 35  /* plus polypharmacy: 36 eFI deficits */
@@ -74,7 +75,6 @@ typedef struct synth_place {
     synth_practice *practices;
     int int_site[SYNTH_NEIGHBOURHOODS]; /* 1: joins the integrated care programme */
     double decile_mean[SYNTH_NEIGHBOURHOODS];
-    int neighbourhood_of_practice_count[SYNTH_NEIGHBOURHOODS];
 } synth_place;
 
 extern const char *const synth_locality_name[SYNTH_LOCALITIES];
