@@ -3,7 +3,7 @@
 
 KITH_CC ?= gcc
 CC      := $(KITH_CC)
-PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib
+PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib libcurl
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
 LDLIBS  += -pthread -lm -lunistring
@@ -40,7 +40,7 @@ build/gen/fhir_model.c: tools/gen-model.mjs $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	node tools/gen-model.mjs $(FHIRPKG) > $@.tmp && mv $@.tmp $@
 
-build/gen/fhir_search.c: tools/gen-search.mjs $(DEPS_STAMP)
+build/gen/fhir_search.c: tools/gen-search.mjs tools/kith-search-params.json $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	node tools/gen-search.mjs $(FHIRPKG) > $@.tmp && mv $@.tmp $@
 

@@ -47,6 +47,9 @@ for (const f of fs.readdirSync(dir).sort()) {
   if (sp.id === 'example' || sp.url.endsWith('/example') || sp.url.endsWith('-extensions')) continue;
   byUrl.set(sp.url, sp);
 }
+// Kith's own search parameters (tools/kith-search-params.json), beside the official ones.
+const here = path.dirname(new URL(import.meta.url).pathname);
+for (const sp of JSON.parse(fs.readFileSync(path.join(here, 'kith-search-params.json'), 'utf8'))) byUrl.set(sp.url, sp);
 for (const sp of byUrl.values()) {
   for (const base of sp.base) {
     let expr = '';

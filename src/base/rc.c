@@ -19,6 +19,7 @@ const char *kith_rc_name(kith_rc rc) {
     case KITH_EBUSY: return "database busy";
     case KITH_EUNSUPPORTED: return "not supported";
     case KITH_EFORBIDDEN: return "forbidden";
+    case KITH_ESTATE: return "not allowed in the current state";
     case KITH_EINTERNAL: return "internal error";
     }
     return "unknown error";

@@ -24,6 +24,7 @@ typedef enum kith_rc {
     KITH_EBUSY,        /* database busy beyond our retry budget */
     KITH_EUNSUPPORTED, /* a thing Kith does not do (yet) */
     KITH_EFORBIDDEN,   /* the access policy refuses it */
+    KITH_ESTATE,       /* not allowed from the thing's current state (e.g. a Task's status) */
     KITH_EINTERNAL     /* a bug: an invariant broke */
 } kith_rc;
 

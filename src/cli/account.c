@@ -12,6 +12,7 @@
 
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "care/care.h"
 #include "cli/cli.h"
 #include "store/store.h"
 
@@ -226,14 +227,25 @@ int cli_user(int argc, char **argv) {
             code = CLI_EXIT_REJECTED;
             goto done;
         }
+        char practitioner_id[72] = "", org_id[72] = "";
         if(!rc) {
             a.disabled = true;
+            snprintf(practitioner_id, sizeof practitioner_id, "%s", a.practitioner ? a.practitioner : "");
+            snprintf(org_id, sizeof org_id, "%s", a.org ? a.org : "");
             rc = store_account_put(s.c, &a);
             store_account_free(&a);
         }
         if(!rc) {
             audit_admin(s.c, "user-disable", 'U', arg, NULL);
             printf("Disabled user %s\n", arg);
+        }
+        /* nobody's referrals wait on a leaver: their open Tasks go to their team's duty owner */
+        long moved = 0;
+        if(!rc && practitioner_id[0] && org_id[0]) {
+            rc = care_reassign_leaver(s.c, practitioner_id, org_id, &moved);
+            if(!rc && moved)
+                printf("Moved %ld open task%s of Practitioner/%s to the team duty owner, Organization/%s\n", moved,
+                       moved == 1 ? "" : "s", practitioner_id, org_id);
         }
     } else if(strcmp(cmd, "list") == 0) {
         printf("%-24s %-22s %-20s %-16s %s\n", "USER", "ROLE", "ORGANISATION", "PRACTITIONER", "STATE");

@@ -42,7 +42,8 @@ int cli_exit_code(kith_rc rc) {
     case KITH_ETOOBIG:
     case KITH_ENOTFOUND:
     case KITH_EGONE:
-    case KITH_EFORBIDDEN: return CLI_EXIT_REJECTED;
+    case KITH_EFORBIDDEN:
+    case KITH_ESTATE: return CLI_EXIT_REJECTED;
     default: return CLI_EXIT_FAILED;
     }
 }

@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "care/subscription.h"
 #include "cli/cli.h"
 #include "fhir/bulk.h"
 #include "fhir/record.h"
@@ -215,6 +216,7 @@ int cli_serve(int argc, char **argv) {
     auth_cache *auth = auth_cache_new();
     audit_log *audit = audit_open(st);
     fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL};
+    api.subs = care_subs_start(st);
     bulk_configure(export_dir);
     http_options ho = {
         .bind = bind,
@@ -230,6 +232,7 @@ int cli_serve(int argc, char **argv) {
     rc = http_start(&ho, fhir_rest_handle, &api, &srv, err, sizeof err);
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);
+        care_subs_stop(api.subs);
         bulk_shutdown();
         audit_close(audit);
         auth_cache_free(auth);
@@ -242,6 +245,7 @@ int cli_serve(int argc, char **argv) {
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);
     http_stop(srv);
+    care_subs_stop(api.subs); /* its thread holds a store connection */
     bulk_shutdown(); /* export workers hold store connections */
     audit_close(audit); /* writes what is still queued */
     auth_cache_free(auth);

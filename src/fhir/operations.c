@@ -17,6 +17,8 @@
  */
 #include "fhir/operations.h"
 
+#include "care/care.h"
+
 #include "fhir/access.h"
 
 #include <stdarg.h>
@@ -647,6 +649,7 @@ done:
 void fhir_operation_handle(fhir_rest *api, store_conn *c, const http_request *req, http_response *res,
                            char *const *seg, int nseg, const rest_tx *tx) {
     res->route = "fhir.operation";
+    if(care_operation_handle(api, c, req, res, seg, nseg)) return;
     if(nseg == 1 && strcmp(seg[0], "$export") == 0) {
         export_kickoff(api, c, req, res, BULK_SYSTEM, NULL, tx);
     } else if(nseg == 2 && strcmp(seg[0], "$export-status") == 0) {

@@ -38,6 +38,9 @@
 #include "fhir/record.h"
 #include "fhir/search.h"
 #include "web/signin.h"
+#include "care/care.h"
+#include "care/openreferral.h"
+#include "care/subscription.h"
 #include "json/json.h"
 
 #define FHIR_JSON "application/fhir+json; charset=utf-8"
@@ -58,6 +61,7 @@ int fhir_rest_status_for(kith_rc rc) {
     case KITH_EBUSY: return 503;
     case KITH_EUNSUPPORTED: return 501;
     case KITH_EFORBIDDEN: return 403;
+    case KITH_ESTATE: return 409;
     case KITH_ENOMEM:
     case KITH_EIO:
     case KITH_ESTORE:
@@ -71,6 +75,7 @@ static const char *issue_code_for(kith_rc rc) {
     case KITH_ENOTFOUND: return "not-found";
     case KITH_EGONE: return "deleted";
     case KITH_ECONFLICT: return "conflict";
+    case KITH_ESTATE: return "business-rule";
     case KITH_EUNSUPPORTED: return "not-supported";
     case KITH_EFORBIDDEN: return "forbidden";
     case KITH_ETOOBIG: return "too-costly";
@@ -140,16 +145,31 @@ static bool prefer_strict(const http_request *req) {
 }
 
 /* Body of a successful write, as the client's Prefer header asks. */
+/* The reply to a successful write, with the notes the care rules made
+ * (warnings also as HTTP Warning headers, whatever the Prefer). */
 static void reply_written(http_response *res, const http_request *req, int status, const char *type,
-                          const record_result *r, const char *what) {
+                          const record_result *r, const char *what, const fhir_issues *notes) {
     res->status = status;
     set_version_headers(res, req, type, r->id, r->version, r->last_updated, true);
+    for(size_t i = 0; notes && i < notes->n; i++) {
+        if(strcmp(notes->v[i].severity, "warning") != 0) continue;
+        buf h = BUF_INIT;
+        buf_puts(&h, "199 kith \"");
+        for(const char *p = notes->v[i].diagnostics; *p; p++)
+            if(*p != '"' && *p != '\\' && (unsigned char)*p >= 32) buf_putc(&h, *p);
+        buf_putc(&h, '"');
+        http_response_header(res, "Warning", buf_str(&h));
+        buf_free(&h);
+    }
     switch(prefer_of(req)) {
     case PREFER_MINIMAL: res->content_type = NULL; break;
     case PREFER_OUTCOME: {
         fhir_issues is = FHIR_ISSUES_INIT;
         fhir_issues_add(&is, "information", "informational", NULL, "%s %s/%s version %lld", what, type, r->id,
                         (long long)r->version);
+        for(size_t i = 0; notes && i < notes->n; i++)
+            fhir_issues_add(&is, notes->v[i].severity, notes->v[i].code, notes->v[i].expression, "%s",
+                            notes->v[i].diagnostics);
         fhir_reply_outcome(res, status, &is);
         fhir_issues_free(&is);
         break;
@@ -159,6 +179,13 @@ static void reply_written(http_response *res, const http_request *req, int statu
         buf_append(&res->body, r->body, r->body_len);
         break;
     }
+}
+
+/* After a write through the API: care follow-ups, then Subscriptions. */
+static void written(fhir_rest *api, store_conn *c, const char *type, const record_result *r) {
+    if(r->unchanged) return;
+    if(r->body) care_after_write(api, c, type, r->id, r->body, r->body_len);
+    care_subs_written(api->subs, type, r->id);
 }
 
 /* ---- request checks ----------------------------------------------------- */
@@ -248,48 +275,73 @@ static void do_read(store_conn *c, const http_request *req, http_response *res, 
     store_resource_free(&r);
 }
 
-static void do_create(store_conn *c, const http_request *req, http_response *res, const char *type,
+static void do_create(fhir_rest *api, store_conn *c, const http_request *req, http_response *res, const char *type,
                       const rest_tx *tx) {
     res->route = "fhir.create";
     if(!check_content_type(req, res)) return;
     json_value *body = parse_body(req, res);
     if(!body) return;
     fhir_issues is = FHIR_ISSUES_INIT;
-    record_result r;
+    record_result r = {0};
     record_opts o = {.if_none_exist = http_header_get(req, "If-None-Exist"),
                      .in_transaction = tx != NULL,
                      .new_id = tx ? tx->new_id : NULL};
-    kith_rc rc = record_create(c, type, body, &o, &r, &is);
-    if(rc)
+    care_check w;
+    kith_rc rc = care_before_write(api, c, type, NULL, body, &w, &is);
+    if(!rc) rc = record_create(c, type, body, &o, &r, &is);
+    if(rc) {
         reply_rc(res, rc, &is, "create failed");
-    else
-        reply_written(res, req, r.unchanged ? 200 : 201, type, &r, r.unchanged ? "Found existing" : "Created");
+    } else {
+        reply_written(res, req, r.unchanged ? 200 : 201, type, &r, r.unchanged ? "Found existing" : "Created", &is);
+        written(api, c, type, &r);
+    }
     record_result_free(&r);
     fhir_issues_free(&is);
     json_free(body);
 }
 
-static void do_update(store_conn *c, const http_request *req, http_response *res, const char *type,
+static void do_update(fhir_rest *api, store_conn *c, const http_request *req, http_response *res, const char *type,
                       const char *id, const rest_tx *tx) {
     res->route = id ? "fhir.update" : "fhir.update-conditional";
     if(!check_content_type(req, res)) return;
     json_value *body = parse_body(req, res);
     if(!body) return;
     fhir_issues is = FHIR_ISSUES_INIT;
-    record_result r;
+    record_result r = {0};
     record_opts o = {.if_match = http_header_get(req, "If-Match"), .in_transaction = tx != NULL};
-    kith_rc rc = id ? record_update(c, type, id, body, &o, &r, &is)
-                    : record_update_conditional(c, type, req->query, body, &o, &r, &is);
-    if(rc)
+    /* the care rules check against the current version; the write must land on that version */
+    char **ids = NULL;
+    size_t nids = 0;
+    kith_rc rc = KITH_OK;
+    if(!id) {
+        rc = record_match(c, type, req->query, 2, &ids, &nids, &is);
+        if(rc == KITH_EUNSUPPORTED) rc = KITH_EINVAL;
+    }
+    const char *target = id ? id : nids == 1 ? ids[0] : NULL;
+    care_check w;
+    if(!rc) rc = care_before_write(api, c, type, target, body, &w, &is);
+    char etag[32];
+    if(!rc && !o.if_match && w.checked_version > 0) {
+        snprintf(etag, sizeof etag, "W/\"%lld\"", (long long)w.checked_version);
+        o.if_match = etag;
+    }
+    if(!rc)
+        rc = id ? record_update(c, type, id, body, &o, &r, &is)
+                : record_update_conditional(c, type, req->query, body, &o, &r, &is);
+    for(size_t i = 0; i < nids; i++) free(ids[i]);
+    free(ids);
+    if(rc) {
         reply_rc(res, rc, &is, "update failed");
-    else
-        reply_written(res, req, r.created ? 201 : 200, type, &r, r.created ? "Created" : "Updated");
+    } else {
+        reply_written(res, req, r.created ? 201 : 200, type, &r, r.created ? "Created" : "Updated", &is);
+        written(api, c, type, &r);
+    }
     record_result_free(&r);
     fhir_issues_free(&is);
     json_free(body);
 }
 
-static void do_delete(store_conn *c, const http_request *req, http_response *res, const char *type,
+static void do_delete(fhir_rest *api, store_conn *c, const http_request *req, http_response *res, const char *type,
                       const char *id, const rest_tx *tx) {
     res->route = id ? "fhir.delete" : "fhir.delete-conditional";
     fhir_issues is = FHIR_ISSUES_INIT;
@@ -308,12 +360,13 @@ static void do_delete(store_conn *c, const http_request *req, http_response *res
             fhir_issues_add(&is, "information", "informational", NULL,
                             r.unchanged ? "%s/%s was already deleted" : "Deleted %s/%s", type, id);
         fhir_reply_outcome(res, 200, &is);
+        if(id && !r.unchanged) care_subs_written(api->subs, type, id);
     }
     record_result_free(&r);
     fhir_issues_free(&is);
 }
 
-static void do_patch(store_conn *c, const http_request *req, http_response *res, const char *type, const char *id,
+static void do_patch(fhir_rest *api, store_conn *c, const http_request *req, http_response *res, const char *type, const char *id,
                      const rest_tx *tx) {
     res->route = "fhir.patch";
     const char *ct = http_header_get(req, "Content-Type");
@@ -353,10 +406,14 @@ static void do_patch(store_conn *c, const http_request *req, http_response *res,
         goto fail;
     }
     record_opts o = {.if_match = http_header_get(req, "If-Match"), .in_transaction = true};
+    care_check w;
+    rc = care_before_write(api, c, type, id, doc, &w, &is);
+    if(rc) goto fail;
     rc = record_update(c, type, id, doc, &o, &r, &is);
     if(rc) goto fail;
     if(own_tx && (rc = store_commit(c))) goto fail;
-    reply_written(res, req, 200, type, &r, "Patched");
+    reply_written(res, req, 200, type, &r, "Patched", &is);
+    written(api, c, type, &r);
     goto done;
 fail:
     if(own_tx) store_rollback(c);
@@ -738,6 +795,10 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         web_smart_configuration(req, res);
         return;
     }
+    if(strcmp(req->path, "/openreferral") == 0 || strncmp(req->path, "/openreferral/", 15) == 0) {
+        care_openreferral_handle(api, req, res);
+        return;
+    }
     if(open_to_all(req) || strncmp(req->path, "/fhir", 5) != 0 || (req->path[5] && req->path[5] != '/')) {
         fhir_rest_dispatch(api, req, res, NULL);
         return;
@@ -951,11 +1012,11 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         if(is_get(m)) {
             if(access_permit(res, type, 's', "search-type")) do_search(c, req, res, type);
         } else if(strcmp(m, "POST") == 0) {
-            if(access_permit(res, type, 'c', "create")) do_create(c, req, res, type, tx);
+            if(access_permit(res, type, 'c', "create")) do_create(api, c, req, res, type, tx);
         } else if(strcmp(m, "PUT") == 0 && req->query[0]) {
-            if(access_permit(res, type, 'u', "update")) do_update(c, req, res, type, NULL, tx);
+            if(access_permit(res, type, 'u', "update")) do_update(api, c, req, res, type, NULL, tx);
         } else if(strcmp(m, "DELETE") == 0 && req->query[0]) {
-            if(access_permit(res, type, 'd', "delete")) do_delete(c, req, res, type, NULL, tx);
+            if(access_permit(res, type, 'd', "delete")) do_delete(api, c, req, res, type, NULL, tx);
         } else
             fhir_method_not_allowed(res, "GET, POST, PUT, DELETE", type);
         goto done;
@@ -984,11 +1045,11 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         if(is_get(m)) {
             if(access_permit(res, type, 'r', "read")) do_read(c, req, res, type, id, 0);
         } else if(strcmp(m, "PUT") == 0) {
-            if(access_permit(res, type, 'u', "update")) do_update(c, req, res, type, id, tx);
+            if(access_permit(res, type, 'u', "update")) do_update(api, c, req, res, type, id, tx);
         } else if(strcmp(m, "DELETE") == 0) {
-            if(access_permit(res, type, 'd', "delete")) do_delete(c, req, res, type, id, tx);
+            if(access_permit(res, type, 'd', "delete")) do_delete(api, c, req, res, type, id, tx);
         } else if(strcmp(m, "PATCH") == 0) {
-            if(access_permit(res, type, 'u', "patch")) do_patch(c, req, res, type, id, tx);
+            if(access_permit(res, type, 'u', "patch")) do_patch(api, c, req, res, type, id, tx);
         } else
             fhir_method_not_allowed(res, "GET, PUT, PATCH, DELETE", "a resource");
         goto done;

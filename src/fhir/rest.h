@@ -11,6 +11,7 @@
 
 struct auth_cache;
 struct audit_log;
+struct care_subs;
 
 typedef struct fhir_rest {
     store *st;          /* borrowed */
@@ -18,6 +19,7 @@ typedef struct fhir_rest {
     struct auth_cache *auth;  /* borrowed: resolves bearer tokens */
     struct audit_log *audit;  /* borrowed: where AuditEvents go */
     bool tls;                 /* served over TLS: session cookies are Secure */
+    struct care_subs *subs;   /* borrowed: Subscriptions told of each write; may be NULL */
 } fhir_rest;
 
 /* The http_handler: ctx is a fhir_rest. Thread-safe. Every /fhir request but

@@ -113,16 +113,76 @@ typedef struct service_def {
     const char *id, *org, *loc, *name, *category, *what, *who, *how, *method;
     int appointment;
     const char *hours; /* "08:00:00-20:00:00" or NULL for 24 hours */
+    const char *sector; /* Kith's sector code */
+    const char *needs;  /* space-separated codes of Kith's need code system */
+    int urgent_hours, routine_days; /* response targets, in working hours and days */
+    int min_age, max_age;           /* who it is for (max 0: no upper limit) */
+    const char *districts;          /* postcode districts covered (NULL: the whole place) */
 } service_def;
+
+/* Kith's directory extensions on a service: response targets by priority,
+ * a duty contact that is always reachable, the ages and districts it serves. */
+static void service_extensions(buf *b, const service_def *s, const char *tel) {
+    buf_printf(b, "\"extension\":[");
+    const char *pri[2] = {"urgent", "routine"};
+    int amount[2] = {s->urgent_hours, s->routine_days};
+    const char *unit[2] = {"h", "d"}, *word[2] = {"hours", "days"};
+    for(int i = 0; i < 2; i++)
+        buf_printf(b,
+                   "{\"url\":\"" KITH_SYS "StructureDefinition/response-target\",\"extension\":[{\"url\":\"priority\","
+                   "\"valueCode\":\"%s\"},{\"url\":\"target\",\"valueDuration\":{\"value\":%d,\"unit\":\"working %s\","
+                   "\"system\":\"http://unitsofmeasure.org\",\"code\":\"%s\"}}]},",
+                   pri[i], amount[i], word[i], unit[i]);
+    buf_printf(b,
+               "{\"url\":\"" KITH_SYS "StructureDefinition/duty-contact\",\"extension\":[{\"url\":\"name\","
+               "\"valueString\":\"Duty desk, %s\"},{\"url\":\"telecom\",\"valueContactPoint\":{\"system\":\"phone\","
+               "\"value\":\"%s\",\"use\":\"work\"}},{\"url\":\"telecom\",\"valueContactPoint\":{\"system\":"
+               "\"email\",\"value\":\"%s.duty@kith.example.org\",\"use\":\"work\"}}]},"
+               "{\"url\":\"" KITH_SYS "StructureDefinition/age-range\",\"valueRange\":{\"low\":{\"value\":%d,"
+               "\"unit\":\"years\",\"system\":\"http://unitsofmeasure.org\",\"code\":\"a\"}",
+               s->name, tel, s->id + 3, s->min_age);
+    if(s->max_age)
+        buf_printf(b, ",\"high\":{\"value\":%d,\"unit\":\"years\",\"system\":\"http://unitsofmeasure.org\","
+                      "\"code\":\"a\"}", s->max_age);
+    buf_puts(b, "}}");
+    for(const char *p = s->districts; p && *p;) {
+        size_t n = strcspn(p, " ");
+        buf_printf(b, ",{\"url\":\"" KITH_SYS "StructureDefinition/postcode-district\",\"valueString\":\"%.*s\"}",
+                   (int)n, p);
+        p += n;
+        while(*p == ' ') p++;
+    }
+    buf_puts(b, "],");
+}
+
+/* The codes of a space-separated list as a CodeableConcept array of one system. */
+static void service_codes(buf *b, const char *key, const char *system, const char *codes) {
+    buf_printf(b, "\"%s\":[", key);
+    bool first = true;
+    for(const char *p = codes; *p;) {
+        size_t n = strcspn(p, " ");
+        buf_printf(b, "%s{\"coding\":[{\"system\":\"%s\",\"code\":\"%.*s\"}]}", first ? "" : ",", system, (int)n, p);
+        first = false;
+        p += n;
+        while(*p == ' ') p++;
+    }
+    buf_puts(b, "],");
+}
 
 static void service(synth_gen *g, const service_def *s) {
     char tel[16];
     phone(tel);
     buf *b = &g->b;
     buf_printf(b,
-               "{\"resourceType\":\"HealthcareService\",\"id\":\"%s\",\"active\":true,\"providedBy\":{\"reference\":"
-               "\"Organization/%s\"},\"category\":[{\"text\":\"%s\"}],\"type\":[{\"text\":\"%s\"}],",
-               s->id, s->org, s->category, s->name);
+               "{\"resourceType\":\"HealthcareService\",\"id\":\"%s\",",
+               s->id);
+    service_extensions(b, s, tel);
+    buf_printf(b,
+               "\"active\":true,\"providedBy\":{\"reference\":\"Organization/%s\"},\"category\":[{\"coding\":[{"
+               "\"system\":\"" KITH_SYS "CodeSystem/sector\",\"code\":\"%s\"}],\"text\":\"%s\"}],"
+               "\"type\":[{\"text\":\"%s\"}],",
+               s->org, s->sector, s->category, s->name);
+    service_codes(b, "characteristic", KITH_SYS "CodeSystem/need", s->needs);
     if(s->loc) buf_printf(b, "\"location\":[{\"reference\":\"Location/%s\"}],", s->loc);
     buf_printf(b,
                "\"name\":\"%s\",\"comment\":\"%s\",\"extraDetails\":\"**Who it is for:** %s\\n\\n**How to refer:** "
@@ -145,55 +205,69 @@ static const service_def SERVICES[] = {
     {"hs-urgent-community-response", "org-community", "loc-hub-1", "Urgent community response",
      "Community health", "Sees people at home within two hours when their health or ability to cope suddenly gets worse, to avoid a hospital admission.",
      "Adults at risk of admission within 48 hours: falls without serious injury, sudden loss of mobility, carer breakdown.",
-     "Phone the single point of access; open to GPs, paramedics, social workers and families.", "phone", 0, NULL},
+     "Phone the single point of access; open to GPs, paramedics, social workers and families.", "phone", 0, NULL,
+     "community-health", "urgent-care falls mobility", 2, 1, 18, 0, NULL},
     {"hs-district-nursing", "org-community", "loc-hub-1", "District nursing", "Community health",
      "Nursing care at home: wound care, continence, catheters, injections, end of life care.",
      "Housebound adults registered with a Kithshire practice.", "Electronic referral from the practice or hospital team.",
-     "elec", 1, "08:00:00-20:00:00"},
+     "elec", 1, "08:00:00-20:00:00",
+     "community-health", "wound-care end-of-life long-term-conditions", 4, 2, 18, 0, NULL},
     {"hs-community-matron", "org-community", "loc-hub-1", "Community matron case management", "Community health",
      "Case management for people with several long-term conditions and frequent admissions.",
      "Adults with complex needs, usually moderate or severe frailty, two or more emergency admissions in a year.",
-     "Referral by the GP or the neighbourhood MDT.", "elec", 1, "08:30:00-17:00:00"},
+     "Referral by the GP or the neighbourhood MDT.", "elec", 1, "08:30:00-17:00:00",
+     "community-health", "long-term-conditions", 8, 5, 18, 0, NULL},
     {"hs-falls", "org-community", "loc-hub-2", "Falls prevention service", "Community health",
      "Assessment of falls risk, strength and balance classes, home hazard checks.",
      "Adults 65 and over who have fallen or fear falling.", "Any professional, or self-referral by phone.",
-     "phone", 1, "09:00:00-17:00:00"},
+     "phone", 1, "09:00:00-17:00:00",
+     "community-health", "falls mobility", 8, 10, 65, 0, NULL},
     {"hs-community-therapy", "org-community", "loc-hub-3", "Community therapy (physiotherapy and occupational therapy)",
      "Community health", "Rehabilitation at home after illness or a hospital stay; equipment and adaptations.",
      "Adults whose mobility or daily living has got worse.", "Electronic referral from any health or care professional.",
-     "elec", 1, "08:30:00-17:00:00"},
+     "elec", 1, "08:30:00-17:00:00",
+     "community-health", "rehabilitation mobility discharge-pathway-2", 4, 5, 18, 0, NULL},
     {"hs-memory", "org-community", "loc-hub-2", "Memory assessment service", "Mental health",
      "Diagnosis of dementia and post-diagnostic support.", "Adults with memory problems, after GP blood tests.",
-     "GP referral letter or electronic referral.", "elec", 1, "09:00:00-17:00:00"},
+     "GP referral letter or electronic referral.", "elec", 1, "09:00:00-17:00:00",
+     "mental-health", "memory", 16, 20, 18, 0, NULL},
     {"hs-frailty-sdec", "org-acute", "loc-hospital", "Acute frailty unit (same day emergency care)", "Hospital",
      "Same-day comprehensive geriatric assessment to avoid an overnight stay.",
      "Older people with frailty and an acute illness.", "Phone the frailty consultant of the day.", "phone", 0,
-     "08:00:00-20:00:00"},
+     "08:00:00-20:00:00",
+     "hospital", "urgent-care", 1, 1, 65, 0, NULL},
     {"hs-discharge-hub", "org-acute", "loc-hospital", "Integrated discharge hub", "Hospital",
      "Plans discharge from hospital on pathways 0-3 with community and social care.",
      "Inpatients who will need support after discharge.", "Ward staff refer on the electronic discharge form.",
-     "elec", 0, "08:00:00-20:00:00"},
+     "elec", 0, "08:00:00-20:00:00",
+     "hospital", "discharge", 4, 1, 18, 0, NULL},
     {"hs-reablement", "la-" LA_CODE, "loc-council", "Reablement (short-term support at home)", "Adult social care",
      "Up to six weeks of free support at home to regain independence after illness or a hospital stay.",
      "Adults who can regain skills with help; no charge.", "Referral through adult social care front door or the discharge hub.",
-     "phone", 0, "07:00:00-22:00:00"},
+     "phone", 0, "07:00:00-22:00:00",
+     "social-care", "personal-care rehabilitation discharge-pathway-1", 4, 2, 18, 0, NULL},
     {"hs-asc-front-door", "la-" LA_CODE, "loc-council", "Adult social care front door", "Adult social care",
      "Advice, information and Care Act assessments of care and support needs, and carers' assessments.",
      "Adults with care and support needs and their carers.", "Phone or online form; professionals use the secure email.",
-     "phone", 0, "08:30:00-17:00:00"},
+     "phone", 0, "08:30:00-17:00:00",
+     "social-care", "personal-care carer-support discharge-pathway-3", 4, 5, 18, 0, NULL},
     {"hs-social-prescribing", "org-int-1", NULL, "Social prescribing", "Voluntary and community",
      "Link workers help people find community groups, benefits advice and activities.",
      "Adults who are lonely, isolated or have non-medical needs affecting their health.",
-     "Any practice staff or self-referral.", "elec", 1, "09:00:00-17:00:00"},
+     "Any practice staff or self-referral.", "elec", 1, "09:00:00-17:00:00",
+     "voluntary", "loneliness benefits-advice", 16, 10, 18, 0, "KH1 KH2"},
     {"hs-good-neighbours", "org-vcs-1", NULL, "Good Neighbours befriending", "Voluntary and community",
      "Volunteer visits, phone friendship, lifts to appointments and shopping help.", "Older people living alone.",
-     "Phone or email the coordinator; self-referral welcome.", "phone", 0, "09:00:00-16:00:00"},
+     "Phone or email the coordinator; self-referral welcome.", "phone", 0, "09:00:00-16:00:00",
+     "voluntary", "loneliness", 8, 5, 60, 0, NULL},
     {"hs-carers-hub", "org-vcs-2", NULL, "Carers hub", "Voluntary and community",
      "Support, breaks and advice for unpaid carers.", "Anyone caring for a relative or friend.",
-     "Self-referral or any professional.", "phone", 0, "09:00:00-17:00:00"},
+     "Self-referral or any professional.", "phone", 0, "09:00:00-17:00:00",
+     "voluntary", "carer-support", 8, 5, 0, 0, NULL},
     {"hs-dementia-support", "org-vcs-3", NULL, "Dementia support service", "Voluntary and community",
      "Dementia advisers, memory cafes and carer groups.", "People with dementia and their families.",
-     "Self-referral or memory service referral.", "phone", 0, "09:00:00-17:00:00"},
+     "Self-referral or memory service referral.", "phone", 0, "09:00:00-17:00:00",
+     "voluntary", "memory carer-support", 8, 5, 18, 0, NULL},
 };
 
 kith_rc synth_place_build(synth_gen *g) {
