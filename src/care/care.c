@@ -103,14 +103,48 @@ static void discharge_followup(store_conn *c, const char *enc_id, const json_val
     care_ids_free(ids, n);
 }
 
+/* A Task no longer overdue (answered, closed): its overdue Flags end. */
+static void resolve_flags(store_conn *c, const char *task_id, const json_value *task) {
+    char t[64], pid[72], q[160], **ids;
+    size_t n;
+    if(care_concept_has(json_get(task, "businessStatus"), CARE_CS "referral-status", "overdue") ||
+       !care_ref_split(care_ref_of(json_get(task, "for")), t, pid) || strcmp(t, "Patient") != 0)
+        return;
+    snprintf(q, sizeof q, "patient=Patient/%s", pid);
+    if(care_find(c, "Flag", q, 500, &ids, &n)) return;
+    for(size_t i = 0; i < n; i++) {
+        int64_t version;
+        json_value *f = care_read(c, "Flag", ids[i], &version);
+        char ft[64], fid[72];
+        const char *status = json_string(json_get(f, "status"));
+        json_value *about = json_get(care_ext_get(f, CARE_EXT "flag-task"), "valueReference");
+        if(status && strcmp(status, "active") == 0 && care_ref_split(care_ref_of(about), ft, fid) &&
+           strcmp(fid, task_id) == 0) {
+            char now[32];
+            care_instant(care_now(), now);
+            json_set(f, "status", json_new_string("inactive"));
+            json_value *period = json_get(f, "period");
+            if(json_kind_of(period) == JSON_OBJECT) json_set(period, "end", json_new_string(now));
+            fhir_issues is = FHIR_ISSUES_INIT;
+            if(care_write(c, "Flag", ids[i], f, version, false, NULL, &is))
+                log_event(LOG_WARN, "cannot end an overdue flag", "\"flag\":\"%s\"", ids[i]);
+            fhir_issues_free(&is);
+        }
+        json_free(f);
+    }
+    care_ids_free(ids, n);
+}
+
 void care_after_write(fhir_rest *api, store_conn *c, const char *type, const char *id, const char *body,
                       size_t len) {
     (void)api;
-    if(strcmp(type, "Encounter") != 0 || !body) return;
-    json_value *enc = NULL;
-    if(json_parse(body, len, &enc, NULL, 0)) return;
-    discharge_followup(c, id, enc);
-    json_free(enc);
+    bool enc = strcmp(type, "Encounter") == 0, task = strcmp(type, "Task") == 0;
+    if((!enc && !task) || !body) return;
+    json_value *res = NULL;
+    if(json_parse(body, len, &res, NULL, 0)) return;
+    if(enc) discharge_followup(c, id, res);
+    if(task) resolve_flags(c, id, res);
+    json_free(res);
 }
 
 /* ---- the directory: HealthcareService/$find ------------------------------------ */

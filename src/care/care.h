@@ -71,4 +71,11 @@ kith_rc care_escalate(store_conn *c, int64_t now, long *count);
  */
 kith_rc care_reassign_leaver(store_conn *c, const char *practitioner, const char *org, long *count);
 
+/* The server's escalation sweep: care_escalate every interval_seconds on a
+ * thread of its own (NULL when interval_seconds <= 0 or it cannot start). */
+typedef struct care_sweeper care_sweeper;
+care_sweeper *care_sweeper_start(store *st, int interval_seconds);
+/* Stop the sweep (waits for a sweep in progress) and free. NULL is fine. */
+void care_sweeper_stop(care_sweeper *s);
+
 #endif

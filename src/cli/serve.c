@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "audit/audit.h"
 #include "auth/auth.h"
+#include "care/care.h"
 #include "care/subscription.h"
 #include "cli/cli.h"
 #include "fhir/bulk.h"
@@ -40,6 +41,9 @@ static const char USAGE[] =
     "                     subdirectory per job [KITH_EXPORT_DIR] (default ./kith-exports)\n"
     "  --tls-cert FILE    serve HTTPS with this PEM certificate (chain) [KITH_TLS_CERT];\n"
     "  --tls-key FILE     and this PEM private key [KITH_TLS_KEY]. Session cookies are then Secure.\n"
+    "  --escalate-every S check for overdue referrals every S seconds and escalate them\n"
+    "                     (business status, a Flag, a message to the team) [KITH_ESCALATE_SECONDS]\n"
+    "                     (default 300; 0 turns the sweep off: POST /fhir/Task/$escalate still runs it)\n"
     "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -48,7 +52,10 @@ static const char USAGE[] =
     "\n"
     "Logs are JSON lines on standard error, one per request with its request id\n"
     "(also sent back in the X-Request-Id header). SIGTERM or Ctrl-C stops the\n"
-    "server after in-flight requests finish.\n";
+    "server after in-flight requests finish.\n"
+    "\n"
+    "KITH_NOW (a FHIR dateTime) fixes \"now\" for referral clocks and escalation, so\n"
+    "tests and demonstrations can move time; unset, the real time is used.\n";
 
 static void store_metrics(void *ctx, buf *out) {
     fhir_rest *api = ctx;
@@ -102,10 +109,11 @@ int cli_serve(int argc, char **argv) {
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"export-dir", required_argument, NULL, 'e'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
+        {"escalate-every", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
-    const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL;
+    const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL, *escalate_s = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -121,6 +129,7 @@ int cli_serve(int argc, char **argv) {
         case 'e': export_dir = optarg; break;
         case 'C': tls_cert = optarg; break;
         case 'K': tls_key = optarg; break;
+        case 'E': escalate_s = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -144,6 +153,11 @@ int cli_serve(int argc, char **argv) {
     }
     if(!parse_int(cli_setting(max_s, "KITH_MAX_BODY", "16777216"), 1024, 1L << 30, &max_body)) {
         fprintf(stderr, "kith serve: --max-body must be 1024 to 1073741824 bytes\n");
+        return CLI_EXIT_USAGE;
+    }
+    long escalate_every;
+    if(!parse_int(cli_setting(escalate_s, "KITH_ESCALATE_SECONDS", "300"), 0, 86400, &escalate_every)) {
+        fprintf(stderr, "kith serve: --escalate-every must be 0-86400 seconds\n");
         return CLI_EXIT_USAGE;
     }
     sync_s = cli_setting(sync_s, "KITH_SYNC", "full");
@@ -217,6 +231,7 @@ int cli_serve(int argc, char **argv) {
     audit_log *audit = audit_open(st);
     fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL};
     api.subs = care_subs_start(st);
+    care_sweeper *sweeper = care_sweeper_start(st, (int)escalate_every);
     bulk_configure(export_dir);
     http_options ho = {
         .bind = bind,
@@ -232,6 +247,7 @@ int cli_serve(int argc, char **argv) {
     rc = http_start(&ho, fhir_rest_handle, &api, &srv, err, sizeof err);
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);
+        care_sweeper_stop(sweeper);
         care_subs_stop(api.subs);
         bulk_shutdown();
         audit_close(audit);
@@ -245,6 +261,7 @@ int cli_serve(int argc, char **argv) {
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);
     http_stop(srv);
+    care_sweeper_stop(sweeper);
     care_subs_stop(api.subs); /* its thread holds a store connection */
     bulk_shutdown(); /* export workers hold store connections */
     audit_close(audit); /* writes what is still queued */
