@@ -16,6 +16,9 @@
 #include "fhir/model.h"
 #include "fhir/searchparam.h"
 
+/* Kith's own operations (documented in docs/care-coordination.md) */
+#define KITH_OP "https://kith.example.org/fhir/OperationDefinition/"
+
 #include <stdbool.h>
 #include <string.h>
 
@@ -64,10 +67,22 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
             buf_puts(out, ",\"operation\":[{\"name\":\"export\",\"definition\":"
                           "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export\"},"
                           "{\"name\":\"everything\",\"definition\":"
-                          "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"}]");
+                          "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"},"
+                          "{\"name\":\"care-team\",\"definition\":\"" KITH_OP "Patient-care-team\"}]");
         else if(strcmp(t, "Group") == 0)
             buf_puts(out, ",\"operation\":[{\"name\":\"export\",\"definition\":"
                           "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export\"}]");
+        else if(strcmp(t, "Task") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"worklist\",\"definition\":\"" KITH_OP "Task-worklist\"},"
+                          "{\"name\":\"escalate\",\"definition\":\"" KITH_OP "Task-escalate\"},"
+                          "{\"name\":\"timeline\",\"definition\":\"" KITH_OP "Task-timeline\"}]");
+        else if(strcmp(t, "ServiceRequest") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"refer\",\"definition\":\"" KITH_OP "ServiceRequest-refer\"},"
+                          "{\"name\":\"timeline\",\"definition\":\"" KITH_OP "ServiceRequest-timeline\"}]");
+        else if(strcmp(t, "HealthcareService") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"find\",\"definition\":\"" KITH_OP "HealthcareService-find\"}]");
+        else if(strcmp(t, "Communication") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"mark-read\",\"definition\":\"" KITH_OP "Communication-mark-read\"}]");
         buf_puts(out, "}");
     }
     return buf_puts(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},{\"code\":\"history-system\"}],"
