@@ -22,14 +22,15 @@ const char *const synth_neighbourhood_name[SYNTH_NEIGHBOURHOODS] = {
     "Hollins",          "Brookmead",     "Northmoor", "Moorgate", "Fellside", "Cotterill"};
 
 /* staff roles: code, display (Kith's staff-role code system) */
-enum { R_GP, R_PN, R_DN, R_MATRON, R_PHYSIO, R_OT, R_SW, R_CC, R_DC, R_LW, R_NROLES };
+enum { R_GP, R_PN, R_DN, R_MATRON, R_PHYSIO, R_OT, R_SW, R_CC, R_DC, R_LW, R_TL, R_NROLES };
 static const char *const ROLE_CODE[R_NROLES] = {"gp", "practice-nurse", "district-nurse", "community-matron",
                                                 "physiotherapist", "occupational-therapist", "social-worker",
-                                                "care-coordinator", "discharge-coordinator", "link-worker"};
+                                                "care-coordinator", "discharge-coordinator", "link-worker",
+                                                "team-lead"};
 static const char *const ROLE_NAME[R_NROLES] = {"General practitioner", "Practice nurse", "District nurse",
                                                 "Community matron", "Physiotherapist", "Occupational therapist",
                                                 "Social worker", "Care coordinator", "Discharge coordinator",
-                                                "Social prescribing link worker"};
+                                                "Social prescribing link worker", "Team lead"};
 
 static long phone_seq;
 
@@ -362,6 +363,20 @@ kith_rc synth_place_build(synth_gen *g) {
     for(int k = 0; k < 4; k++) {
         snprintf(sid, sizeof sid, "pr-%ld", ++staff_seq);
         staff(g, &r, sid, R_DC, "org-acute", "loc-hospital");
+    }
+    /* team leads: escalations of overdue referrals reach them */
+    for(int n = 0; n < SYNTH_NEIGHBOURHOODS; n++) {
+        char team[32], hub[32];
+        snprintf(team, sizeof team, "org-int-%d", n + 1);
+        snprintf(hub, sizeof hub, "loc-hub-%d", n / 4 + 1);
+        snprintf(sid, sizeof sid, "pr-%ld", ++staff_seq);
+        staff(g, &r, sid, R_TL, team, hub);
+    }
+    static const char *const LEAD_ORG[] = {"la-" LA_CODE, "org-community", "org-acute"};
+    static const char *const LEAD_LOC[] = {"loc-council", "loc-hub-1", "loc-hospital"};
+    for(int k = 0; k < 3; k++) {
+        snprintf(sid, sizeof sid, "pr-%ld", ++staff_seq);
+        staff(g, &r, sid, R_TL, LEAD_ORG[k], LEAD_LOC[k]);
     }
     for(size_t i = 0; i < sizeof SERVICES / sizeof *SERVICES; i++) service(g, &SERVICES[i]);
     return g->stopped ? KITH_EIO : KITH_OK;

@@ -46,7 +46,7 @@ const RATE_TOLERANCE = 0.4;
 const EFI_CATEGORY_BANDS = { fit: [40, 62], mild: [25, 45], moderate: [6, 20], severe: [1, 9] };
 const EFI_DEFICITS = 36; // 35 coded conditions + polypharmacy
 const STAFF_ROLES = ['gp', 'practice-nurse', 'district-nurse', 'community-matron', 'physiotherapist',
-  'occupational-therapist', 'social-worker', 'care-coordinator', 'discharge-coordinator', 'link-worker'];
+  'occupational-therapist', 'social-worker', 'care-coordinator', 'discharge-coordinator', 'link-worker', 'team-lead'];
 // A refusal is immediate; one that starts generating a million people is killed.
 const REFUSE_TIMEOUT_MS = 20000;
 const CLD_RESOURCE = { Request: 'ServiceRequest', Assessment: 'Encounter', Review: 'Encounter', Service: 'EpisodeOfCare' };
