@@ -237,11 +237,7 @@ static bool service_fits(const json_value *s, const criteria *k, buf *why) {
 }
 
 static void find_service(store_conn *c, const http_request *req, http_response *res) {
-    res->route = "care.find-service";
-    if(strcmp(req->method, "GET") != 0) {
-        fhir_method_not_allowed(res, "GET", "$find");
-        return;
-    }
+    if(!care_begin(req, res, "care.find-service", "GET", "$find")) return;
     criteria k = {.need = http_param_get(req, "need"),
                   .keyword = http_param_get(req, "keyword"),
                   .postcode = http_param_get(req, "postcode"),

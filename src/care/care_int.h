@@ -60,6 +60,10 @@ void care_service_week(const json_value *service, workday_week *w);
 kith_rc care_write(store_conn *c, const char *type, const char *id, json_value *res, int64_t if_version, bool in_tx,
                    record_result *out, fhir_issues *issues);
 
+/* Start answering operation op: set the route and check the method (405 if
+ * it is not `method`). False when the request was answered. */
+bool care_begin(const http_request *req, http_response *res, const char *route, const char *method, const char *op);
+
 /* Task statuses: open means someone must still act. */
 bool care_task_open(const char *status);
 

@@ -150,6 +150,13 @@ void care_actor(char reference[96], char display[160]) {
     snprintf(display, 160, "%s/%s", ar->who.kind, ar->who.name);
 }
 
+bool care_begin(const http_request *req, http_response *res, const char *route, const char *method, const char *op) {
+    res->route = route;
+    if(strcmp(req->method, method) == 0) return true;
+    fhir_method_not_allowed(res, method, op);
+    return false;
+}
+
 bool care_task_open(const char *status) {
     static const char *const OPEN[] = {"draft", "requested", "received", "accepted", "ready", "in-progress", "on-hold"};
     for(size_t i = 0; status && i < sizeof OPEN / sizeof *OPEN; i++)

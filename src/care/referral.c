@@ -65,11 +65,7 @@ static const char *PRIORITIES[] = {"routine", "urgent", "asap", "stat"};
 
 /* POST ServiceRequest/$refer: a referral (ServiceRequest + Task) in one transaction. */
 static void refer(store_conn *c, const http_request *req, http_response *res) {
-    res->route = "care.refer";
-    if(strcmp(req->method, "POST") != 0) {
-        fhir_method_not_allowed(res, "POST", "$refer");
-        return;
-    }
+    if(!care_begin(req, res, "care.refer", "POST", "$refer")) return;
     if(!access_permit(res, "ServiceRequest", 'c', "create") || !access_permit(res, "Task", 'c', "create")) return;
     json_value *in = parse_parameters(req, res);
     if(!in) return;
@@ -293,7 +289,7 @@ static void timeline_of(store_conn *c, timeline *t, const char *type, const char
 /* GET Task/{id}/$timeline or ServiceRequest/{id}/$timeline: who did what, when. */
 static void referral_timeline(store_conn *c, const http_request *req, http_response *res, const char *type,
                               const char *id) {
-    res->route = "care.timeline";
+    if(!care_begin(req, res, "care.timeline", "GET", "$timeline")) return;
     char task_id[72] = "", sr_id[72] = "", t[64];
     json_value *task = NULL;
     if(strcmp(type, "Task") == 0) {
@@ -513,11 +509,7 @@ kith_rc care_escalate(store_conn *c, int64_t now, long *count) {
 
 /* POST Task/$escalate: run the sweep now (for team leads and tests); answers how many. */
 static void escalate_now(store_conn *c, const http_request *req, http_response *res) {
-    res->route = "care.escalate";
-    if(strcmp(req->method, "POST") != 0) {
-        fhir_method_not_allowed(res, "POST", "$escalate");
-        return;
-    }
+    if(!care_begin(req, res, "care.escalate", "POST", "$escalate")) return;
     if(!access_permit(res, "Task", 'u', "update")) return;
     long count = 0;
     kith_rc rc = care_escalate(c, care_now(), &count);
@@ -561,11 +553,7 @@ kith_rc care_reassign_leaver(store_conn *c, const char *practitioner, const char
 
 /* POST Communication/{id}/$mark-read: the reader's receipt, once per reader. */
 static void mark_read(store_conn *c, const http_request *req, http_response *res, const char *id) {
-    res->route = "care.mark-read";
-    if(strcmp(req->method, "POST") != 0) {
-        fhir_method_not_allowed(res, "POST", "$mark-read");
-        return;
-    }
+    if(!care_begin(req, res, "care.mark-read", "POST", "$mark-read")) return;
     if(!access_permit(res, "Communication", 'u', "update")) return;
     int64_t version;
     json_value *m = care_read(c, "Communication", id, &version);
@@ -636,12 +624,9 @@ bool care_referral_operation(store_conn *c, const http_request *req, http_respon
     else if(nseg == 2 && strcmp(seg[0], "Task") == 0 && strcmp(op, "$escalate") == 0)
         escalate_now(c, req, res);
     else if(nseg == 3 && (strcmp(seg[0], "Task") == 0 || strcmp(seg[0], "ServiceRequest") == 0) &&
-            strcmp(op, "$timeline") == 0) {
-        if(strcmp(req->method, "GET") != 0)
-            fhir_method_not_allowed(res, "GET", "$timeline");
-        else
-            referral_timeline(c, req, res, seg[0], seg[1]);
-    } else if(nseg == 3 && strcmp(seg[0], "Communication") == 0 && strcmp(op, "$mark-read") == 0)
+            strcmp(op, "$timeline") == 0)
+        referral_timeline(c, req, res, seg[0], seg[1]);
+    else if(nseg == 3 && strcmp(seg[0], "Communication") == 0 && strcmp(op, "$mark-read") == 0)
         mark_read(c, req, res, seg[1]);
     else
         return false;

@@ -179,11 +179,7 @@ static void ready_to_leave(worklist *w, store_conn *c) {
 }
 
 static void worklist_op(store_conn *c, const http_request *req, http_response *res) {
-    res->route = "care.worklist";
-    if(strcmp(req->method, "GET") != 0) {
-        fhir_method_not_allowed(res, "GET", "$worklist");
-        return;
-    }
+    if(!care_begin(req, res, "care.worklist", "GET", "$worklist")) return;
     access_request *ar = access_current();
     const char *list = http_param_get(req, "list");
     const char *me = http_param_get(req, "practitioner");
@@ -362,11 +358,7 @@ static void reach(store_conn *c, const member *m, worklist *w, buf *participants
 
 /* GET Patient/{id}/$care-team: who is involved and how to reach them. */
 static void care_team_op(store_conn *c, const http_request *req, http_response *res, const char *pid) {
-    res->route = "care.care-team";
-    if(strcmp(req->method, "GET") != 0) {
-        fhir_method_not_allowed(res, "GET", "$care-team");
-        return;
-    }
+    if(!care_begin(req, res, "care.care-team", "GET", "$care-team")) return;
     access_note("Patient", pid, pid);
     json_value *patient = care_read(c, "Patient", pid, NULL);
     if(!patient) {
