@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/buf.h"
 #include "base/datetime.h"
@@ -61,6 +62,9 @@
 #define SEARCH_WORDS 16  /* words of search text */
 #define SEGMENT_MAX 128  /* bytes of a path segment */
 #define AGE_MAX 150.0
+
+#define STR_(x) #x
+#define XSTR(x) STR_(x)
 
 /* ---- ids ----------------------------------------------------------------- */
 
@@ -279,6 +283,9 @@ static const known_term NEED_TERMS[] = {
     {"urgent-care", "Urgent care", "A sudden worsening that needs a response within hours"},
     {"discharge", "Hospital discharge", "Leaving hospital with the support needed at home"},
     {"long-term-conditions", "Long-term conditions", "Living with several long-term conditions"},
+    {"discharge-pathway-1", "Discharge pathway 1", "Home from hospital with new or more support to recover there"},
+    {"discharge-pathway-2", "Discharge pathway 2", "From hospital to a bed for rehabilitation or short-term care"},
+    {"discharge-pathway-3", "Discharge pathway 3", "From hospital to a care home placement, likely to be permanent"},
     {"benefits-advice", "Benefits advice", "Money, benefits and housing advice"},
 };
 
@@ -490,7 +497,7 @@ static json_value *map_organization(store_conn *c, const char *id, bool full) {
             const json_value *ident = json_array_at(idents, i);
             const char *system = str_of(ident, "system"), *value = str_of(ident, "value");
             if(!value) continue;
-            char where[32];
+            char where[48];
             snprintf(where, sizeof where, "identifier/%zu", i);
             part_id("Organization", id, where, part);
             json_value *x = json_new_object();
@@ -523,12 +530,10 @@ static json_value *map_location(store_conn *c, const char *id, bool full) {
     const json_value *addr = json_get(loc, "address");
     const json_value *pt = json_array_at(json_get(json_get(loc, "physicalType"), "coding"), 0);
     const char *pt_code = str_of(pt, "code"), *addr_type = str_of(addr, "type");
-    const char *kind = pt_code && strcmp(pt_code, "vi") == 0              ? "virtual"
-                       : addr_type && strcmp(addr_type, "postal") == 0 ? "postal"
-                                                                        : "physical";
+    bool virtual = pt_code && strcmp(pt_code, "vi") == 0;
     json_value *o = json_new_object();
     put_str(o, "id", uuid);
-    put_str(o, "location_type", kind);
+    put_str(o, "location_type", virtual ? "virtual" : "physical");
     put_str(o, "name", str_of(loc, "name"));
     const char *desc = str_of(loc, "description");
     put_str(o, "description", desc ? desc : concept_text(json_array_at(json_get(loc, "type"), 0)));
@@ -562,7 +567,8 @@ static json_value *map_location(store_conn *c, const char *id, bool full) {
             const char *pc = str_of(addr, "postalCode"), *country = str_of(addr, "country");
             json_set(a, "postal_code", json_new_string(pc ? pc : ""));
             json_set(a, "country", json_new_string(country ? country : ""));
-            json_set(a, "address_type", json_new_string(strcmp(kind, "virtual") == 0 ? "physical" : kind));
+            bool postal = addr_type && strcmp(addr_type, "postal") == 0;
+            json_set(a, "address_type", json_new_string(postal ? "postal" : "physical"));
             json_append(addrs, a);
             buf_free(&line);
         }
@@ -582,7 +588,7 @@ static json_value *map_schedules(const json_value *hs, const char *hs_id, const 
         unsigned days = days_of(at);
         const char *opens, *closes;
         bool hours = hours_of(at, &opens, &closes);
-        char where[32], id[UUID_LEN];
+        char where[48], id[UUID_LEN];
         snprintf(where, sizeof where, "availableTime/%zu", i);
         part_id("HealthcareService", hs_id, where, id);
         buf byday = BUF_INIT, desc = BUF_INIT;
@@ -725,7 +731,7 @@ static json_value *map_languages(const json_value *hs, const char *hs_id, const 
     const json_value *langs = json_get(hs, "communication");
     for(size_t i = 0; i < json_array_len(langs); i++) {
         const json_value *cc = json_array_at(langs, i);
-        char where[32], id[UUID_LEN];
+        char where[48], id[UUID_LEN];
         snprintf(where, sizeof where, "communication/%zu", i);
         part_id("HealthcareService", hs_id, where, id);
         json_value *l = json_new_object();
@@ -959,10 +965,10 @@ static bool parse_time(const char *v, char out[9]) {
     if(n != 5 && n != 8) return false;
     for(size_t i = 0; i < n; i++)
         if(i % 3 == 2 ? v[i] != ':' : !isdigit((unsigned char)v[i])) return false;
-    int h = (v[0] - '0') * 10 + (v[1] - '0'), m = (v[3] - '0') * 10 + (v[4] - '0');
-    int s = n == 8 ? (v[6] - '0') * 10 + (v[7] - '0') : 0;
-    if(h > 23 || m > 59 || s > 59) return false;
-    snprintf(out, 9, "%02d:%02d:%02d", h, m, s);
+    if(v[0] > '2' || (v[0] == '2' && v[1] > '3') || v[3] > '5' || (n == 8 && v[6] > '5')) return false;
+    memcpy(out, v, n);
+    memcpy(out + n, ":00", 8 - n);
+    out[8] = '\0';
     return true;
 }
 
@@ -1020,8 +1026,9 @@ static bool parse_params(const http_request *req, const char *const *allowed, pa
             ok = strlen(v) <= SEARCH_MAX;
             want = "at most " XSTR(SEARCH_MAX) " bytes of text";
             if(ok) {
+                char *save = NULL;
                 lower_copy(f->text, v, sizeof f->text);
-                for(char *w = strtok(f->text, " \t\r\n"); w && ok; w = strtok(NULL, " \t\r\n")) {
+                for(char *w = strtok_r(f->text, " \t\r\n", &save); w && ok; w = strtok_r(NULL, " \t\r\n", &save)) {
                     ok = f->nwords < SEARCH_WORDS;
                     want = "at most " XSTR(SEARCH_WORDS) " words";
                     if(ok) f->words[f->nwords++] = w;
@@ -1109,15 +1116,22 @@ static int hit_cmp(const void *a, const void *b) {
     return d;
 }
 
-static void haystack_concept(buf *b, const json_value *cc) {
-    buf_printf(b, " %s", str_of(cc, "text") ? str_of(cc, "text") : "");
+/* Append " s" to b unless s is NULL. */
+static void add_word(buf *b, const char *s) {
+    if(s) buf_printf(b, " %s", s);
+}
+
+/* Append the words of a CodeableConcept: text, codes and displays (Kith's
+ * names for its own codes when the coding has no display). */
+static void add_concept_words(buf *b, const json_value *cc) {
+    add_word(b, str_of(cc, "text"));
     const json_value *codings = json_get(cc, "coding");
     for(size_t i = 0; i < json_array_len(codings); i++) {
         const json_value *cd = json_array_at(codings, i);
-        const char *d = str_of(cd, "display");
-        const known_term *kt = d ? NULL : known_term_of(known_taxonomy_of(str_of(cd, "system") ? str_of(cd, "system") : ""),
-                                                        str_of(cd, "code") ? str_of(cd, "code") : "");
-        buf_printf(b, " %s %s", d ? d : kt ? kt->name : "", str_of(cd, "code") ? str_of(cd, "code") : "");
+        const char *system = str_of(cd, "system"), *code = str_of(cd, "code"), *display = str_of(cd, "display");
+        const known_term *kt = system && code ? known_term_of(known_taxonomy_of(system), code) : NULL;
+        add_word(b, code);
+        add_word(b, display ? display : kt ? kt->name : NULL);
     }
 }
 
@@ -1127,17 +1141,16 @@ static bool text_matches(const json_value *hs, const filter *f) {
     if(!f->nwords) return true;
     buf b = BUF_INIT;
     static const char *const TEXTS[] = {"name", "comment", "extraDetails"};
-    for(size_t i = 0; i < sizeof TEXTS / sizeof *TEXTS; i++)
-        buf_printf(&b, " %s", str_of(hs, TEXTS[i]) ? str_of(hs, TEXTS[i]) : "");
+    for(size_t i = 0; i < sizeof TEXTS / sizeof *TEXTS; i++) add_word(&b, str_of(hs, TEXTS[i]));
     static const char *const CONCEPTS[] = {"category", "type", "specialty", "characteristic", "program"};
     for(size_t e = 0; e < sizeof CONCEPTS / sizeof *CONCEPTS; e++) {
         const json_value *ccs = json_get(hs, CONCEPTS[e]);
-        for(size_t i = 0; i < json_array_len(ccs); i++) haystack_concept(&b, json_array_at(ccs, i));
+        for(size_t i = 0; i < json_array_len(ccs); i++) add_concept_words(&b, json_array_at(ccs, i));
     }
     const json_value *elig = json_get(hs, "eligibility");
     for(size_t i = 0; i < json_array_len(elig); i++) {
-        haystack_concept(&b, json_get(json_array_at(elig, i), "code"));
-        buf_printf(&b, " %s", str_of(json_array_at(elig, i), "comment") ? str_of(json_array_at(elig, i), "comment") : "");
+        add_concept_words(&b, json_get(json_array_at(elig, i), "code"));
+        add_word(&b, str_of(json_array_at(elig, i), "comment"));
     }
     for(size_t i = 0; i < b.len; i++) b.data[i] = (char)tolower((unsigned char)b.data[i]);
     bool all = true;
@@ -1198,7 +1211,7 @@ static int district_match(const json_value *hs, const filter *f) {
 }
 
 /* Does the service pass every filter but those on its Locations? */
-static bool service_matches(const json_value *hs, const char *hs_id, const filter *f) {
+static bool service_matches(const json_value *hs, const filter *f) {
     if(!text_matches(hs, f) || !hours_match(hs, f)) return false;
     if(f->term[0] || f->taxonomy[0]) {
         term_match m = {.f = f};
@@ -1222,7 +1235,6 @@ static bool service_matches(const json_value *hs, const char *hs_id, const filte
         const char *updated = str_of(json_get(hs, "meta"), "lastUpdated");
         if(!updated || !datetime_range(updated, &lo, &hi) || lo < f->modified_after) return false;
     }
-    (void)hs_id;
     return true;
 }
 
@@ -1236,7 +1248,7 @@ static int scan_service(void *ctx, const store_resource *r) {
     scan_ctx *s = ctx;
     json_value *hs = NULL;
     if(!r->body || json_parse(r->body, r->body_len, &hs, NULL, 0)) return 0;
-    if(service_matches(hs, r->id, s->f)) {
+    if(service_matches(hs, s->f)) {
         int district = s->f->district[0] ? district_match(hs, s->f) : 1;
         const char *name = str_of(hs, "name") ? str_of(hs, "name") : r->id;
         if(district != 0 && !s->at_locations) {
@@ -1382,7 +1394,7 @@ static int match_uuid(void *ctx, const store_resource *r) {
 static kith_rc find_by_uuid(store_conn *c, const char *type, const char *uuid, char id[72]) {
     char candidate[72];
     for(int k = 0; k < 2; k++) { /* a UUID id, then an imported one */
-        snprintf(candidate, sizeof candidate, "%s%s", k ? "oruk-" : "", uuid);
+        snprintf(candidate, sizeof candidate, "%s%.36s", k ? "oruk-" : "", uuid);
         store_resource r;
         kith_rc rc = store_read(c, type, candidate, 0, &r);
         store_resource_free(&r);

@@ -72,6 +72,7 @@ static void refer(store_conn *c, const http_request *req, http_response *res) {
     fhir_issues is = FHIR_ISSUES_INIT;
     char pid[72], hsid[72], reqid[72];
     json_value *sr = NULL, *task = NULL, *hs = NULL;
+    bool no_service = false;
     record_result a = {0}, b = {0};
     bool ok = param_ref(in, "patient", "Patient", pid, true, &is);
     ok = param_ref(in, "service", "HealthcareService", hsid, true, &is) && ok;
@@ -94,6 +95,7 @@ static void refer(store_conn *c, const http_request *req, http_response *res) {
     if(ok && !(hs = care_read(c, "HealthcareService", hsid, NULL))) {
         fhir_issues_add(&is, "error", "not-found", "service", "HealthcareService/%s is not in the directory", hsid);
         ok = false;
+        no_service = true;
     }
     if(ok && json_get(hs, "active") && !json_boolean(json_get(hs, "active"))) {
         fhir_issues_add(&is, "error", "business-rule", "service", "%s is not taking referrals (inactive)",
@@ -101,7 +103,7 @@ static void refer(store_conn *c, const http_request *req, http_response *res) {
         ok = false;
     }
     if(!ok) {
-        fhir_reply_outcome(res, is.errors && hs == NULL && pid[0] && hsid[0] ? 404 : 422, &is);
+        fhir_reply_outcome(res, no_service ? 404 : 422, &is);
         goto done;
     }
     char ref[96], who[160], now[32];

@@ -591,11 +591,18 @@ static kith_rc notify(const sub *sb, char *err, size_t errlen) {
     return KITH_OK;
 }
 
-/* Send every notification that is due; returns the microseconds until the
- * next retry is due (0: none waiting). */
+static bool stopping(care_subs *s) {
+    pthread_mutex_lock(&s->mu);
+    bool stop = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    return stop;
+}
+
+/* Send every notification that is due (until asked to stop); returns the
+ * microseconds until the next retry is due (0: none waiting). */
 static uint64_t deliver_due(care_subs *s, store_conn *c) {
     uint64_t wait = 0;
-    for(size_t i = 0; i < s->nsubs;) {
+    for(size_t i = 0; i < s->nsubs && !stopping(s);) {
         sub *sb = s->subs[i];
         uint64_t now = clock_mono_us();
         if(!sb->pending) {

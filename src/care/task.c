@@ -295,6 +295,16 @@ kith_rc care_before_write(fhir_rest *api, store_conn *c, const char *type, const
     if(json_kind_of(res) != JSON_OBJECT) return KITH_OK; /* the write reports it */
     if(strcmp(type, "Subscription") == 0) return care_subs_prepare(res, issues);
     if(!attributed(type)) return KITH_OK;
+    if(id) { /* one the writer may not see is "not known", as a read would say */
+        store_resource r;
+        kith_rc rr = store_read(c, type, id, 0, &r);
+        bool hidden = rr == KITH_ENOTFOUND && r.hidden;
+        store_resource_free(&r);
+        if(hidden) {
+            fhir_issues_add(issues, "error", "not-found", NULL, "%s/%s is not known", type, id);
+            return KITH_ENOTFOUND;
+        }
+    }
     json_value *cur = id ? care_read(c, type, id, &w->checked_version) : NULL;
     kith_rc rc = strcmp(type, "Task") == 0 ? task_rules(c, id, res, cur, issues) : KITH_OK;
     if(!rc) attribute(res);

@@ -189,8 +189,10 @@ static void worklist_op(store_conn *c, const http_request *req, http_response *r
     if(!org && ar) org = ar->who.org;
     if(me && strncmp(me, "Practitioner/", 13) == 0) me += 13;
     if(org && strncmp(org, "Organization/", 13) == 0) org += 13;
-    static const char *const LISTS = "mine team overdue awaiting admissions discharge";
-    if(!list || !*list || !strstr(LISTS, list) || strchr(list, ' ')) {
+    static const char *const LISTS[] = {"mine", "team", "overdue", "awaiting", "admissions", "discharge"};
+    bool known = false;
+    for(size_t i = 0; list && i < sizeof LISTS / sizeof *LISTS; i++) known = known || strcmp(list, LISTS[i]) == 0;
+    if(!known) {
         fhir_reply_error(res, 400, "required", "say which worklist: list=mine, team, overdue, awaiting (a reply "
                                                "from another organisation), admissions or discharge");
         return;

@@ -9,7 +9,9 @@
  * The condition follows a Patient id to the index rows that make a care
  * relationship: the person's GP practice (Patient.general-practitioner), and
  * CareTeams, EpisodesOfCare, ServiceRequests and Tasks about the person that
- * name the viewer and are not closed; or to a break-glass grant.
+ * are not closed and name the viewer, the viewer's organisation, or a
+ * colleague (a Practitioner with a PractitionerRole in the viewer's
+ * organisation: the team shares its caseload); or to a break-glass grant.
  */
 #include <stdio.h>
 #include <string.h>
@@ -94,11 +96,16 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
                " WHERE vs.pid IN (%lld,%lld,%lld,%lld) AND vs.tid = %s AND vs.ttype = 'Patient'"
                " AND vm.pid IN (%lld,%lld,%lld,%lld,%lld)"
                " AND ((vm.ttype = 'Practitioner' AND vm.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'practitioner'))"
-               " OR (vm.ttype = 'Organization' AND vm.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'org')))"
+               " OR (vm.ttype = 'Organization' AND vm.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'org'))"
+               " OR (vm.ttype = 'Practitioner' AND EXISTS(SELECT 1 FROM sp_reference tp JOIN sp_reference tor"
+               " ON tor.rkey = tp.rkey AND tor.pid = %lld AND tor.ttype = 'Organization'"
+               " AND tor.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'org')"
+               " WHERE tp.pid = %lld AND tp.ttype = 'Practitioner' AND tp.tid = vm.tid)))"
                " AND NOT EXISTS(SELECT 1 FROM sp_token vt WHERE vt.rkey = vs.rkey AND vt.pid IN (%lld,%lld,%lld,%lld)"
                " AND vt.code IN (" CLOSED ")))",
-               about[0], about[1], about[2], about[3], x, names[0], names[1], names[2], names[3], names[4], status[0],
-               status[1], status[2], status[3]);
+               about[0], about[1], about[2], about[3], x, names[0], names[1], names[2], names[3], names[4],
+               (long long)sq_param_id("PractitionerRole", "organization"),
+               (long long)sq_param_id("PractitionerRole", "practitioner"), status[0], status[1], status[2], status[3]);
     buf_printf(o,
                " OR EXISTS(SELECT 1 FROM kith_access_grant vb WHERE vb.account = (SELECT v FROM temp.kith_viewer"
                " WHERE k = 'account') AND vb.patient = %s AND vb.expires > unixepoch()))",
