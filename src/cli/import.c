@@ -22,6 +22,7 @@
 #include "base/buf.h"
 #include "cli/cli.h"
 #include "cli/loader.h"
+#include "cli/openreferral_import.h"
 #include "json/json.h"
 #include "store/store.h"
 
@@ -45,7 +46,9 @@ static const char USAGE[] =
     "  --db PATH      SQLite database file [KITH_DB] (default kith.db)\n"
     "  --format FMT   fhir (default): FHIR JSON, Bundle or NDJSON;\n"
     "                 cld: an Adult Social Care Client Level Data (Release 1) CSV\n"
-    "                 extract, mapped to FHIR (see docs/social-care-cld.md)\n"
+    "                 extract, mapped to FHIR (see docs/social-care-cld.md);\n"
+    "                 openreferral: an Open Referral UK (UK profile 3.0) feed of\n"
+    "                 services, as HealthcareServices (see docs/openreferral.md)\n"
     "  --json         print the summary as JSON on standard output\n"
     "  --quiet        no progress line and no per-resource messages\n"
     "  -h, --help     show this help\n";
@@ -139,9 +142,9 @@ int cli_import(int argc, char **argv) {
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
     }
-    bool cld = strcmp(format, "cld") == 0;
-    if(!cld && strcmp(format, "fhir") != 0) {
-        fprintf(stderr, "kith import: unknown --format '%s' (fhir or cld)\n\n%s", format, USAGE);
+    bool cld = strcmp(format, "cld") == 0, oruk = strcmp(format, "openreferral") == 0;
+    if(!cld && !oruk && strcmp(format, "fhir") != 0) {
+        fprintf(stderr, "kith import: unknown --format '%s' (fhir, cld or openreferral)\n\n%s", format, USAGE);
         return CLI_EXIT_USAGE;
     }
     if(optind >= argc) {
@@ -149,6 +152,14 @@ int cli_import(int argc, char **argv) {
         return CLI_EXIT_USAGE;
     }
     db = cli_setting(db, "KITH_DB", "kith.db");
+    if(oruk) { /* each feed in one transaction of its own */
+        int worst = CLI_EXIT_OK;
+        for(int i = optind; i < argc; i++) {
+            int code = cli_import_openreferral(db, argv[i], quiet);
+            if(code > worst) worst = code;
+        }
+        return worst;
+    }
     char err[512];
     store *st = NULL;
     store_options so = {.durable_full = false, .cache_mb = 256}; /* each batch commit is still atomic */

@@ -795,7 +795,7 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         web_smart_configuration(req, res);
         return;
     }
-    if(strcmp(req->path, "/openreferral") == 0 || strncmp(req->path, "/openreferral/", 15) == 0) {
+    if(strcmp(req->path, "/openreferral") == 0 || strncmp(req->path, "/openreferral/", 14) == 0) {
         care_openreferral_handle(api, req, res);
         return;
     }
