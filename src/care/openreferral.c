@@ -26,7 +26,6 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +35,7 @@
 
 #include "base/buf.h"
 #include "base/datetime.h"
+#include "base/id.h"
 #include "base/log.h"
 #include "base/mem.h"
 #include "json/json.h"
@@ -54,7 +54,7 @@
 #define ORG_ID_SYS KITH_FHIR "Id/org-id/" /* + an org-id.guide scheme, e.g. GB-CHC */
 #define ODS_SYS "https://fhir.nhs.uk/Id/ods-organization-code"
 
-#define UUID_LEN 37
+#define UUID_LEN ID_UUID_LEN
 #define PER_PAGE_DEFAULT 50
 #define PER_PAGE_MAX 1000
 #define PAGE_MAX 1000000
@@ -73,33 +73,9 @@
 static const unsigned char KITH_NS[16] = {0x43, 0xf6, 0x6a, 0x4b, 0x04, 0x86, 0x53, 0x4d,
                                           0x97, 0x5d, 0x0f, 0xc6, 0x39, 0xe5, 0x0b, 0x18};
 
-/* The version 5 (SHA-1, name-based, RFC 4122) UUID of name in Kith's
- * namespace, in lower-case text form. */
+/* The name-based UUID of name in Kith's namespace. */
 static void name_uuid(const char *name, char out[UUID_LEN]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    bool ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-              EVP_DigestUpdate(ctx, KITH_NS, sizeof KITH_NS) == 1 && EVP_DigestUpdate(ctx, name, strlen(name)) == 1 &&
-              EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16;
-    EVP_MD_CTX_free(ctx);
-    if(!ok) { /* only out of memory: treated as xmalloc treats it */
-        log_event(LOG_ERROR, "SHA-1 failed (out of memory?)", NULL);
-        abort();
-    }
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
-    snprintf(out, UUID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", md[0], md[1],
-             md[2], md[3], md[4], md[5], md[6], md[7], md[8], md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
-}
-
-/* True if s is a UUID in text form (8-4-4-4-12 hex digits, either case). */
-static bool is_uuid(const char *s) {
-    for(int i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if(dash ? s[i] != '-' : !isxdigit((unsigned char)s[i])) return false;
-    }
-    return s[36] == '\0';
+    id_name_uuid(KITH_NS, name, out);
 }
 
 static void lower_copy(char *out, const char *s, size_t n) {
@@ -110,9 +86,9 @@ static void lower_copy(char *out, const char *s, size_t n) {
 
 /* The ORUK id of the FHIR resource type/id (see the top of the file). */
 static void oruk_id(const char *type, const char *id, char out[UUID_LEN]) {
-    if(is_uuid(id)) {
+    if(id_is_uuid(id)) {
         lower_copy(out, id, UUID_LEN);
-    } else if(strncmp(id, "oruk-", 5) == 0 && is_uuid(id + 5)) {
+    } else if(strncmp(id, "oruk-", 5) == 0 && id_is_uuid(id + 5)) {
         lower_copy(out, id + 5, UUID_LEN);
     } else {
         buf name = BUF_INIT;
@@ -133,7 +109,7 @@ static void part_id(const char *type, const char *id, const char *part, char out
 /* The ORUK id of the taxonomy for a code system: the UUID itself for a
  * "urn:uuid:" system (an imported ORUK taxonomy), else that of the URL. */
 static void taxonomy_id(const char *system, char out[UUID_LEN]) {
-    if(strncmp(system, "urn:uuid:", 9) == 0 && is_uuid(system + 9))
+    if(strncmp(system, "urn:uuid:", 9) == 0 && id_is_uuid(system + 9))
         lower_copy(out, system + 9, UUID_LEN);
     else
         name_uuid(system, out);
@@ -983,7 +959,7 @@ static bool parse_day(const char *v, unsigned *out) {
 }
 
 static bool parse_uuid(const char *v, char out[UUID_LEN]) {
-    if(!is_uuid(v)) return false;
+    if(!id_is_uuid(v)) return false;
     lower_copy(out, v, UUID_LEN);
     return true;
 }
@@ -1417,7 +1393,7 @@ static kith_rc find_by_uuid(store_conn *c, const char *type, const char *uuid, c
 /* GET /services/{id}. */
 static void get_service(store_conn *c, const http_request *req, http_response *res, const char *uuid) {
     char id[72];
-    kith_rc rc = is_uuid(uuid) ? find_by_uuid(c, "HealthcareService", uuid, id) : KITH_ENOTFOUND;
+    kith_rc rc = id_is_uuid(uuid) ? find_by_uuid(c, "HealthcareService", uuid, id) : KITH_ENOTFOUND;
     json_value *hs = rc == KITH_OK ? read_json(c, "HealthcareService", id) : NULL;
     if(rc && rc != KITH_ENOTFOUND) {
         reply_store_error(res, req, rc);
@@ -1455,7 +1431,7 @@ static int match_sal(void *ctx, const store_resource *r) {
 static void get_sal(store_conn *c, const http_request *req, http_response *res, const char *uuid) {
     sal_find s = {.uuid = uuid};
     store_scan_query q = {.types = HS_TYPE, .ntypes = 1};
-    kith_rc rc = is_uuid(uuid) ? store_scan(c, &q, match_sal, &s) : KITH_OK;
+    kith_rc rc = id_is_uuid(uuid) ? store_scan(c, &q, match_sal, &s) : KITH_OK;
     json_value *hs = s.hs[0] ? read_json(c, "HealthcareService", s.hs) : NULL;
     if(rc) {
         reply_store_error(res, req, rc);
