@@ -23,7 +23,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth bench-policy fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
+.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth bench-policy bench-care fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -109,6 +109,9 @@ bench-synth: bin/kith
 
 bench-policy: bin/kith
 	bench/policy/run.sh
+
+bench-care: bin/kith
+	bench/care/run.sh
 
 clean:
 	rm -rf build bin

@@ -71,6 +71,11 @@ kith_rc care_escalate(store_conn *c, int64_t now, long *count);
  */
 kith_rc care_reassign_leaver(store_conn *c, const char *practitioner, const char *org, long *count);
 
+/* The Subscriptions the care module's own writes ($refer, escalation,
+ * discharge follow-ups) are told of. Set once before serving (NULL: none). */
+struct care_subs;
+void care_set_subscriptions(struct care_subs *s);
+
 /* The server's escalation sweep: care_escalate every interval_seconds on a
  * thread of its own (NULL when interval_seconds <= 0 or it cannot start). */
 typedef struct care_sweeper care_sweeper;

@@ -10,6 +10,7 @@
 #include "base/id.h"
 #include "base/mem.h"
 #include "care/care_int.h"
+#include "care/subscription.h"
 #include "fhir/access.h"
 
 int64_t care_now(void) {
@@ -225,6 +226,13 @@ void care_service_week(const json_value *service, workday_week *w) {
 
 /* ---- writing -------------------------------------------------------------- */
 
+/* Set once at start-up, before any request thread runs; read-only after. */
+static care_subs *notify_subs;
+
+void care_set_subscriptions(care_subs *s) {
+    notify_subs = s;
+}
+
 kith_rc care_write(store_conn *c, const char *type, const char *id, json_value *res, int64_t if_version, bool in_tx,
                    record_result *out, fhir_issues *issues) {
     care_check w = {0};
@@ -239,6 +247,8 @@ kith_rc care_write(store_conn *c, const char *type, const char *id, json_value *
     record_opts o = {.if_match = id && v > 0 ? etag : NULL, .in_transaction = in_tx};
     rc = id ? record_update(c, type, id, res, &o, out, issues) : record_create(c, type, res, &o, out, issues);
     if(!rc && !in_tx) care_after_write(NULL, c, type, out->id, out->body, out->body_len);
+    /* inside a transaction too: delivery waits for the write lock, so it sees the commit (or nothing) */
+    if(!rc && !out->unchanged) care_subs_written(notify_subs, type, out->id);
     if(out == &local) record_result_free(&local);
     return rc;
 }

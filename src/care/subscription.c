@@ -5,8 +5,11 @@
  * channel. When a write makes a resource meet the criteria, Kith tells the
  * subscriber with a notification that carries no personal data: a POST with
  * an empty body and the header X-Kith-Subscription: Subscription/<id>
- * (rest-hook). The subscriber then searches with its own token, under the
- * access policy and the audit log like any other client.
+ * (rest-hook), or the text "ping <id>" to the websockets bound to the
+ * Subscription (the R4 websocket channel, through src/http/websocket.c: a
+ * client sends "bind <id>" and is answered "bound <id>"). The subscriber then
+ * searches with its own token, under the access policy and the audit log
+ * like any other client.
  *
  * Threading. care_subs_written runs on the REST worker threads: it only
  * takes a mutex and appends (type, id) to a bounded queue, so a write never
@@ -21,9 +24,16 @@
  * version it loaded) and stops delivering to it; a client re-enables it by
  * writing status "requested" again.
  *
+ * A write made inside a transaction is queued before it commits, so each
+ * batch is matched only after the store's write lock has been free once
+ * (wait_for_writer): then the thread sees what was committed, and a write
+ * that was rolled back meets no criteria.
+ *
  * Under the mutex: the queue, the stop flag, the count of Subscription
- * reloads still queued and a copy of the resource types watched (so that
- * writes of unwatched types are not queued at all).
+ * reloads still queued, a copy of the resource types watched (so that
+ * writes of unwatched types are not queued at all) and the ids of the active
+ * websocket Subscriptions (which the websocket hub's thread checks binds
+ * against).
  */
 #include "care/subscription.h"
 
@@ -45,6 +55,7 @@
 #include "fhir/search.h"
 #include "http/client.h"
 #include "http/http.h"
+#include "http/websocket.h"
 
 #define QUEUE_CAP 8192           /* written resources waiting for the delivery thread */
 #define CRITERIA_MAX 4096        /* bytes of Subscription.criteria */
@@ -68,6 +79,7 @@ typedef struct sub {
     char type[64];          /* the resource type its criteria search */
     http_param *params;     /* the criteria's search parameters */
     size_t nparams;
+    bool websocket;         /* the websocket channel (else rest-hook) */
     char *endpoint;         /* rest-hook URL */
     char **headers;         /* "Name: value": channel.header, then X-Kith-Subscription */
     size_t nheaders;
@@ -76,7 +88,6 @@ typedef struct sub {
     bool pending;           /* a notification waits to be sent */
     int failures;           /* failed attempts in a row */
     uint64_t next_try_us;   /* monotonic: not before then */
-    char last_error[256];
 } sub;
 
 struct care_subs {
@@ -93,6 +104,8 @@ struct care_subs {
     bool reload_all;        /* a Subscription write was dropped: reload them all */
     char (*watched)[64];    /* types some active Subscription searches */
     size_t nwatched;
+    char (*ws_ids)[72];     /* active websocket Subscriptions: the ids a client may bind */
+    size_t nws;
     /* counters for logs and /metrics */
     _Atomic unsigned long long dropped, sent, failed;
     /* delivery thread only */
@@ -217,11 +230,13 @@ static void sub_free(sub *s) {
 
 /*
  * Check res as a Subscription Kith can deliver. *status_out gets its status
- * (borrowed from res). With out non-NULL, fills it with what delivery needs
+ * (borrowed from res). for_write: it is about to be stored, so a websocket
+ * channel needs the websocket hub running now. With out non-NULL, fills it with what delivery needs
  * (call sub_free on it even on failure). KITH_EINVALID with issues for every
  * problem found.
  */
-static kith_rc sub_parse(const json_value *res, const char **status_out, sub *out, fhir_issues *issues) {
+static kith_rc sub_parse(const json_value *res, bool for_write, const char **status_out, sub *out,
+                         fhir_issues *issues) {
     kith_rc rc = KITH_OK;
     const char *status = json_string(json_get(res, "status"));
     *status_out = status;
@@ -258,16 +273,23 @@ static kith_rc sub_parse(const json_value *res, const char **status_out, sub *ou
 
     const json_value *ch = json_get(res, "channel");
     const char *ctype = json_string(json_get(ch, "type"));
+    const char *channels = http_ws_running() ? "\"rest-hook\" and \"websocket\"" : "\"rest-hook\"";
     if(json_kind_of(ch) != JSON_OBJECT || !ctype) {
         fhir_issues_add(issues, "error", "required", "Subscription.channel.type",
-                        "channel.type is required: Kith delivers \"rest-hook\" notifications");
+                        "channel.type is required: Kith delivers %s notifications", channels);
         return KITH_EINVALID;
     }
-    if(strcmp(ctype, "rest-hook") != 0) {
+    bool ws = strcmp(ctype, "websocket") == 0;
+    if(ws && for_write && !http_ws_running()) {
         fhir_issues_add(issues, "error", "not-supported", "Subscription.channel.type",
-                        "channel.type '%s' is not supported: Kith delivers \"rest-hook\" notifications", ctype);
+                        "the websocket channel is not available on this server: use \"rest-hook\"");
+        rc = KITH_EINVALID;
+    } else if(!ws && strcmp(ctype, "rest-hook") != 0) {
+        fhir_issues_add(issues, "error", "not-supported", "Subscription.channel.type",
+                        "channel.type '%s' is not supported: Kith delivers %s notifications", ctype, channels);
         rc = KITH_EINVALID;
     }
+    if(out) out->websocket = ws;
     const json_value *payload = json_get(ch, "payload");
     if(payload && !(json_string(payload) && json_string(payload)[0] == '\0')) {
         const char *p = json_string(payload);
@@ -328,7 +350,7 @@ static kith_rc sub_parse(const json_value *res, const char **status_out, sub *ou
 
 kith_rc care_subs_prepare(json_value *res, fhir_issues *issues) {
     const char *status = NULL;
-    kith_rc rc = sub_parse(res, &status, NULL, issues);
+    kith_rc rc = sub_parse(res, true, &status, NULL, issues);
     if(rc) return rc;
     if(strcmp(status, "requested") == 0) {
         json_set(res, "status", json_new_string("active"));
@@ -411,7 +433,8 @@ static void remove_sub(care_subs *s, const char *id) {
     s->subs[at] = s->subs[--s->nsubs];
 }
 
-/* Copy the watched types for care_subs_written (takes the mutex). */
+/* Copy the watched types (for care_subs_written) and the websocket
+ * Subscription ids (for bind) out of the list (takes the mutex). */
 static void publish_watched(care_subs *s) {
     char(*w)[64] = s->nsubs ? xcalloc(s->nsubs, sizeof *w) : NULL;
     size_t n = 0;
@@ -420,10 +443,17 @@ static void publish_watched(care_subs *s) {
         for(size_t k = 0; k < n && !seen; k++) seen = strcmp(w[k], s->subs[i]->type) == 0;
         if(!seen) memcpy(w[n++], s->subs[i]->type, sizeof w[0]);
     }
+    char(*ids)[72] = s->nsubs ? xcalloc(s->nsubs, sizeof *ids) : NULL;
+    size_t nids = 0;
+    for(size_t i = 0; i < s->nsubs; i++)
+        if(s->subs[i]->websocket) memcpy(ids[nids++], s->subs[i]->id, sizeof ids[0]);
     pthread_mutex_lock(&s->mu);
     free(s->watched);
     s->watched = w;
     s->nwatched = n;
+    free(s->ws_ids);
+    s->ws_ids = ids;
+    s->nws = nids;
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -438,7 +468,7 @@ static void adopt(care_subs *s, const store_resource *r) {
     const char *status = NULL;
     bool keep = false;
     if(!r->deleted && r->body && json_parse(r->body, r->body_len, &res, NULL, 0) == KITH_OK) {
-        if(sub_parse(res, &status, n, &is) == KITH_OK && strcmp(status, "active") == 0) {
+        if(sub_parse(res, false, &status, n, &is) == KITH_OK && strcmp(status, "active") == 0) {
             keep = true;
         } else if(status && strcmp(status, "active") == 0) {
             log_event(LOG_WARN, "an active Subscription cannot be delivered and is ignored",
@@ -615,6 +645,15 @@ static uint64_t deliver_due(care_subs *s, store_conn *c) {
             i++;
             continue;
         }
+        if(sb->websocket) { /* live only: whoever is bound now hears it; nothing to retry */
+            char ping[96];
+            snprintf(ping, sizeof ping, "ping %s", sb->id);
+            http_ws_publish(sb->id, ping);
+            s->sent++;
+            sb->pending = false;
+            i++;
+            continue;
+        }
         char err[256];
         if(notify(sb, err, sizeof err) == KITH_OK) {
             s->sent++;
@@ -674,6 +713,16 @@ static void check_written(care_subs *s, store_conn *c, const queued *e) {
     }
 }
 
+/*
+ * Wait until no write transaction is open. A write inside a transaction (a
+ * transaction Bundle) is queued before it commits; its resource becomes
+ * visible to this thread's connection only after the commit, so the batch is
+ * matched after taking and at once giving back the store's write lock.
+ */
+static void wait_for_writer(store_conn *c) {
+    if(store_begin(c) == KITH_OK) store_rollback(c);
+}
+
 static void *delivery_main(void *arg) {
     care_subs *s = arg;
     store_conn *c = store_conn_for_thread(s->st);
@@ -707,6 +756,7 @@ static void *delivery_main(void *arg) {
             s->len--;
         }
         pthread_mutex_unlock(&s->mu);
+        if(c && (nb || all)) wait_for_writer(c);
         if(c) {
             if(all) reload_all(s, c);
             bool changed = all;
@@ -729,6 +779,51 @@ static void *delivery_main(void *arg) {
     pthread_mutex_unlock(&s->mu);
     if(c) store_thread_release(s->st);
     return NULL;
+}
+
+/* ---- the websocket channel (the hub thread) ------------------------------------------ */
+
+/*
+ * R4's websocket protocol: the client sends "bind <Subscription id>" and is
+ * answered "bound <id>"; from then on each notification is "ping <id>".
+ * Only active websocket Subscriptions may be bound.
+ */
+static void on_ws_message(void *ctx, http_ws_conn *c, const char *text, size_t len) {
+    care_subs *s = ctx;
+    char id[72], reply[160];
+    if(len <= 5 || strncmp(text, "bind ", 5) != 0) {
+        http_ws_send(c, "error say: bind <Subscription id>");
+        return;
+    }
+    const char *p = text + 5;
+    size_t n = len - 5;
+    while(n && (p[n - 1] == ' ' || p[n - 1] == '\r' || p[n - 1] == '\n')) n--;
+    if(n > 13 && strncmp(p, "Subscription/", 13) == 0) { /* a reference works too */
+        p += 13;
+        n -= 13;
+    }
+    if(n == 0 || n >= sizeof id) {
+        http_ws_send(c, "error that is not a Subscription id");
+        return;
+    }
+    memcpy(id, p, n);
+    id[n] = '\0';
+    bool known = false;
+    pthread_mutex_lock(&s->mu);
+    for(size_t i = 0; i < s->nws && !known; i++) known = strcmp(s->ws_ids[i], id) == 0;
+    pthread_mutex_unlock(&s->mu);
+    if(!known || !record_id_valid(id)) {
+        snprintf(reply, sizeof reply, "error %s is not an active websocket Subscription", id);
+        http_ws_send(c, reply);
+        return;
+    }
+    kith_rc rc = http_ws_bind(c, id);
+    if(rc) {
+        http_ws_send(c, rc == KITH_ETOOBIG ? "error bound to too many Subscriptions" : "error cannot bind");
+        return;
+    }
+    snprintf(reply, sizeof reply, "bound %s", id);
+    http_ws_send(c, reply);
 }
 
 /* ---- start and stop --------------------------------------------------------------- */
@@ -755,7 +850,9 @@ care_subs *care_subs_start(store *st) {
     pthread_cond_init(&s->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->mu, NULL);
+    http_ws_set_handler(on_ws_message, s);
     if(pthread_create(&s->thread, NULL, delivery_main, s) != 0) {
+        http_ws_set_handler(NULL, NULL);
         log_event(LOG_ERROR, "could not start the Subscription thread", NULL);
         pthread_cond_destroy(&s->cv);
         pthread_mutex_destroy(&s->mu);
@@ -768,6 +865,7 @@ care_subs *care_subs_start(store *st) {
 
 void care_subs_stop(care_subs *s) {
     if(!s) return;
+    http_ws_set_handler(NULL, NULL); /* waits for a bind in progress */
     pthread_mutex_lock(&s->mu);
     s->stopping = true;
     size_t left = s->len;
@@ -782,6 +880,7 @@ void care_subs_stop(care_subs *s) {
     while(s->nsubs) sub_free(s->subs[--s->nsubs]);
     free(s->subs);
     free(s->watched);
+    free(s->ws_ids);
     free(s->q);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);

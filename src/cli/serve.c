@@ -77,6 +77,7 @@ static void store_metrics(void *ctx, buf *out) {
                     "# HELP kith_store_grouped_writes_total Writes carried by group commits.\n"
                     "# TYPE kith_store_grouped_writes_total counter\nkith_store_grouped_writes_total %llu\n",
                (unsigned long long)s.groups, (unsigned long long)s.grouped_jobs);
+    care_subs_metrics(api->subs, out);
 }
 
 /* A small file's contents (NUL-terminated; caller frees), or NULL. */
@@ -231,6 +232,7 @@ int cli_serve(int argc, char **argv) {
     audit_log *audit = audit_open(st);
     fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL};
     api.subs = care_subs_start(st);
+    care_set_subscriptions(api.subs); /* referrals, escalations and follow-ups notify too */
     care_sweeper *sweeper = care_sweeper_start(st, (int)escalate_every);
     bulk_configure(export_dir);
     http_options ho = {

@@ -34,7 +34,15 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                now, version);
     buf_json_escape(out, base);
     buf_puts(out, "\"},\"fhirVersion\":\"4.0.1\",\"format\":[\"json\"],\"patchFormat\":[\"application/json-patch+json\",\"application/fhir+json\"],"
-                  "\"rest\":[{\"mode\":\"server\",\"resource\":[");
+                  "\"rest\":[{\"mode\":\"server\",");
+    /* Subscriptions' websocket channel (R4): the same host, ws(s) for http(s) */
+    if(strncmp(base, "http", 4) == 0) {
+        buf_puts(out, "\"extension\":[{\"url\":\"http://hl7.org/fhir/StructureDefinition/capabilitystatement-websocket\","
+                      "\"valueUri\":\"ws");
+        buf_json_escape(out, base + 4);
+        buf_puts(out, "/websocket\"}],");
+    }
+    buf_puts(out, "\"resource\":[");
     size_t n = fhir_resource_type_count();
     for(size_t i = 0; i < n; i++) {
         const char *t = fhir_resource_type_at(i);

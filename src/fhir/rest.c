@@ -37,6 +37,7 @@
 #include "fhir/patch.h"
 #include "fhir/record.h"
 #include "fhir/search.h"
+#include "http/websocket.h"
 #include "web/signin.h"
 #include "care/care.h"
 #include "care/openreferral.h"
@@ -929,6 +930,17 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
     c = store_conn_for_thread(api->st);
     if(!c) {
         fhir_reply_error(res, 503, "transient", "the database cannot be opened");
+        goto done;
+    }
+    if(nseg == 1 && strcmp(seg[0], "websocket") == 0 && !tx) {
+        res->route = "fhir.websocket";
+        if(access_permit(res, "Subscription", 'r', "websocket")) {
+            char why[160];
+            int st = http_ws_accept(req, res, why, sizeof why);
+            if(st != 101)
+                fhir_reply_error(res, st, st == 503 ? "transient" : st == 403 ? "forbidden" : "not-supported", "%s",
+                                 why);
+        }
         goto done;
     }
     if(nseg == 0) {

@@ -30,6 +30,7 @@
 #include "base/mem.h"
 #include "base/url.h"
 #include "http/metrics.h"
+#include "http/websocket.h"
 
 struct http_server {
     struct MHD_Daemon *d;
@@ -191,7 +192,10 @@ static bool builtin(http_server *s, const http_request *req, http_response *res)
 static enum MHD_Result send_response(struct MHD_Connection *conn, const http_request *req, http_response *res,
                                      request_ctx *rc) {
     struct MHD_Response *r = NULL;
-    if(res->file) {
+    if(res->status == 101) { /* http_ws_accept said yes: hand the connection to the websocket hub */
+        r = http_ws_response();
+        if(!r) return MHD_NO;
+    } else if(res->file) {
         r = MHD_create_response_from_fd64(res->file->size, res->file->fd);
         if(!r) return MHD_NO; /* the fd is closed by http_response_free */
         res->file->fd = -1;   /* MHD closes it */
@@ -379,6 +383,8 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
         return KITH_EUNSUPPORTED;
     }
     if(tls) flags |= MHD_USE_TLS;
+    bool upgrade = MHD_is_feature_supported(MHD_FEATURE_UPGRADE) == MHD_YES;
+    if(upgrade) flags |= MHD_ALLOW_UPGRADE;
     /* the same options either way, with the certificate and key added for TLS */
     s->d = tls ? MHD_start_daemon(flags, (uint16_t)opt->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
                                   on_mhd_error, s, MHD_OPTION_HTTPS_MEM_CERT, opt->tls_cert_pem,
@@ -403,6 +409,7 @@ kith_rc http_start(const http_options *opt, http_handler fn, void *ctx, http_ser
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : opt->port;
+    if(upgrade) http_ws_start(); /* the websocket channel of Subscriptions */
     *out = s;
     return KITH_OK;
 }
@@ -413,6 +420,7 @@ void http_stop(http_server *s) {
      * (idle keep-alive connections do not count) before closing. */
     MHD_socket fd = MHD_quiesce_daemon(s->d);
     if(fd != MHD_INVALID_SOCKET) close(fd);
+    http_ws_stop(); /* open websockets count as requests in flight until closed */
     for(int i = 0; i < 1000 && atomic_load(&in_flight) > 0; i++) usleep(10000);
     MHD_stop_daemon(s->d);
     free(s);
