@@ -11,7 +11,8 @@
  *   accepted -> in-progress <-> on-hold (reason) -> completed | cancelled | failed
  *
  * and nowhere else; any open Task may be cancelled, and any may be marked
- * entered-in-error. Once the service responds (accepts or rejects) the
+ * entered-in-error. A new Task starts as draft or requested (records-management
+ * systems migrating Tasks from elsewhere may bring them in any status). Once the service responds (accepts or rejects) the
  * response clock stops: the due date moves into the response-due extension
  * with the time it was answered, so indicators can count answers in time.
  */
@@ -22,6 +23,7 @@
 #include "base/mem.h"
 #include "care/care_int.h"
 #include "care/subscription.h"
+#include "fhir/access.h"
 
 typedef struct move {
     const char *from;
@@ -215,6 +217,14 @@ static void stop_clock(json_value *task, const json_value *cur) {
     }
 }
 
+/* A records-management system (migration, backup, integration) brings Tasks
+ * that began elsewhere: they may arrive in any status; every later move
+ * follows the state machine as for anyone. */
+static bool migrating(void) {
+    access_request *ar = access_current();
+    return ar && strcmp(ar->who.kind, "client") == 0 && strcmp(ar->who.role, "records-management") == 0;
+}
+
 static kith_rc task_rules(store_conn *c, const char *id, json_value *task, const json_value *cur,
                           fhir_issues *issues) {
     const char *to = json_string(json_get(task, "status"));
@@ -229,7 +239,8 @@ static kith_rc task_rules(store_conn *c, const char *id, json_value *task, const
             return KITH_ESTATE;
         }
     }
-    if(!from && strcmp(to, "draft") != 0 && strcmp(to, "requested") != 0 && strcmp(to, "entered-in-error") != 0) {
+    if(!from && strcmp(to, "draft") != 0 && strcmp(to, "requested") != 0 && strcmp(to, "entered-in-error") != 0 &&
+       !migrating()) {
         fhir_issues_add(issues, "error", "business-rule", "Task.status",
                         "a new Task starts as draft or requested, not %s", to);
         return KITH_ESTATE;
@@ -247,10 +258,11 @@ static kith_rc task_rules(store_conn *c, const char *id, json_value *task, const
         return KITH_EINVALID;
     }
     if(!from || (strcmp(from, "draft") == 0 && strcmp(to, "requested") == 0)) start_clock(c, task, issues);
-    if(care_task_open(to) && !care_ref_of(json_get(task, "owner"))) {
+    json_value *owner = json_get(task, "owner");
+    if(care_task_open(to) && !care_ref_of(owner) && !json_get(owner, "identifier")) {
         fhir_issues_add(issues, "error", "required", "Task.owner",
-                        "an open Task needs an owner (a person or a team, as a reference), and its service "
-                        "does not say who");
+                        "an open Task needs an owner (a person or a team: a reference or an identifier), and "
+                        "its service does not say who");
         return KITH_EINVALID;
     }
     if(cur && strcmp(owner_of(cur), owner_of(task)) != 0) {

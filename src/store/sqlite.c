@@ -252,8 +252,8 @@ static const char *const MIGRATIONS[] = {
     "INSERT OR REPLACE INTO kith_meta(key, value) SELECT 'reindex', 'needed' "
     "WHERE EXISTS (SELECT 1 FROM resource WHERE rtype = 'Task');",
     /* 5 -> 6: Kith's own search parameters (Task due, HealthcareService postcode-district) */
-    "INSERT OR REPLACE INTO kith_meta(key, value) SELECT 'reindex', 'needed' "
-    "WHERE EXISTS (SELECT 1 FROM resource WHERE rtype IN ('Task', 'HealthcareService'));",
+    ("INSERT OR REPLACE INTO kith_meta(key, value) SELECT 'reindex', 'needed' "
+     "WHERE EXISTS (SELECT 1 FROM resource WHERE rtype IN ('Task', 'HealthcareService'));"),
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 

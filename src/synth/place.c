@@ -372,7 +372,7 @@ kith_rc synth_place_build(synth_gen *g) {
         snprintf(sid, sizeof sid, "pr-%ld", ++staff_seq);
         staff(g, &r, sid, R_TL, team, hub);
     }
-    static const char *const LEAD_ORG[] = {"la-" LA_CODE, "org-community", "org-acute"};
+    static const char *const LEAD_ORG[] = {("la-" LA_CODE), "org-community", "org-acute"};
     static const char *const LEAD_LOC[] = {"loc-council", "loc-hub-1", "loc-hospital"};
     for(int k = 0; k < 3; k++) {
         snprintf(sid, sizeof sid, "pr-%ld", ++staff_seq);

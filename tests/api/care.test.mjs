@@ -594,14 +594,19 @@ describe('care coordination', () => {
 
     // new Tasks
     const base = { resourceType: 'Task', intent: 'order', for: { reference: `Patient/${pick.illegal}` }, owner: { reference: `Organization/${LA}` } };
+    const { sw1 } = users; // staff; a records-management system migrating Tasks may bring any status (below)
     for (const status of ['completed', 'in-progress', 'accepted', 'ready']) {
-      const r = await sys.post('/fhir/Task', { ...base, status });
+      const r = await sw1.post('/fhir/Task', { ...base, status });
       assert.equal(r.status, 409, `a new Task as ${status}: ${r.text.slice(0, 300)}`);
       assert.match(r.json.issue.map((i) => i.diagnostics).join(' '), /draft or requested/);
     }
-    let r = await sys.put('/fhir/Task/care-test-born-complete', { ...base, id: 'care-test-born-complete', status: 'completed' });
+    let r = await sw1.put('/fhir/Task/care-test-born-complete', { ...base, id: 'care-test-born-complete', status: 'completed' });
     assert.equal(r.status, 409, `create by PUT is held to the same rule: ${r.text.slice(0, 300)}`);
     assert.equal((await sys.get('/fhir/Task/care-test-born-complete')).status, 404);
+    r = await sys.put('/fhir/Task/care-test-migrated', { ...base, id: 'care-test-migrated', status: 'completed' });
+    assert.equal(r.status, 201, `a records-management system migrates a completed Task: ${r.text.slice(0, 300)}`);
+    r = await sys.put('/fhir/Task/care-test-migrated', { ...base, id: 'care-test-migrated', status: 'in-progress' });
+    assert.equal(r.status, 409, `but moves it only as the state machine allows: ${r.text.slice(0, 300)}`);
     r = await sys.post('/fhir/Task', { ...base, status: 'requested', owner: undefined });
     assert.equal(r.status, 422, `an open Task without an owner (and no service to take it from): ${r.text.slice(0, 300)}`);
     assert.ok(r.json.issue.some((i) => (i.expression ?? []).includes('Task.owner')), r.text.slice(0, 300));

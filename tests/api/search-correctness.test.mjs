@@ -547,7 +547,9 @@ test('load the official examples (but AuditEvents) with PUT and read them back',
   // AuditEvents cannot be written through the API (Kith keeps its own audit trail)
   const all = exampleFiles(EXAMPLES_DIR);
   assert.equal(all.length, 708);
-  const files = all.filter((f) => !path.basename(f).startsWith('AuditEvent-'));
+  // nor Subscriptions asking for the resource in notifications (Kith sends none: docs/subscriptions.md)
+  const files = all.filter((f) => !path.basename(f).startsWith('AuditEvent-') &&
+    !(path.basename(f).startsWith('Subscription-') && JSON.parse(fs.readFileSync(f, 'utf8')).channel?.payload));
   const keys = new Set();
   const failures = [];
   await pool(files, CONCURRENCY, async (f) => {

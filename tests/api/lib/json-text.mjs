@@ -122,9 +122,12 @@ export function firstDifference(want, got, path = '$') {
   return want === got ? null : { path, reason: `expected ${show(want)}, got ${show(got)}` };
 }
 
+const CHANGED_BY = 'https://kith.example.org/fhir/StructureDefinition/changed-by';
+
 /**
- * A copy of a parsed resource without the server-managed meta.versionId and
- * meta.lastUpdated (and without meta when nothing else is left in it).
+ * A copy of a parsed resource without the server-managed meta.versionId,
+ * meta.lastUpdated and Kith's changed-by meta extension (and without meta when
+ * nothing else is left in it).
  */
 export function withoutServerMeta(res) {
   if (kind(res) !== 'object' || kind(res.meta) !== 'object') return res;
@@ -132,6 +135,12 @@ export function withoutServerMeta(res) {
   const meta = Object.assign(Object.create(null), res.meta);
   delete meta.versionId;
   delete meta.lastUpdated;
+  // Kith stamps who changed a care resource (Task, CarePlan, ...) in meta.extension "changed-by"
+  if (kind(meta.extension) === 'array') {
+    const rest = meta.extension.filter((e) => !(kind(e) === 'object' && e.url === CHANGED_BY));
+    if (rest.length) meta.extension = rest;
+    else delete meta.extension;
+  }
   if (Object.keys(meta).length) out.meta = meta;
   else delete out.meta;
   return out;
