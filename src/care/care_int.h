@@ -28,6 +28,9 @@ json_value *care_read(store_conn *c, const char *type, const char *id, int64_t *
  * caller frees with care_ids_free. Problems in the query are KITH_EINVAL. */
 kith_rc care_find(store_conn *c, const char *type, const char *query, size_t max, char ***ids, size_t *n);
 void care_ids_free(char **ids, size_t n);
+/* The first page (at most count ids, in the query's _sort order) and how many match in all. */
+kith_rc care_find_page(store_conn *c, const char *type, const char *query, size_t count, char ***ids, size_t *n,
+                       int64_t *total);
 /* A FHIR instant in UTC for secs ("2026-11-26T17:00:00Z"). */
 void care_instant(int64_t secs, char out[32]);
 /* The start of a FHIR date/dateTime/instant, in seconds; false if malformed. */

@@ -12,6 +12,7 @@
 #include "care/care_int.h"
 #include "care/subscription.h"
 #include "fhir/access.h"
+#include "fhir/search.h"
 
 int64_t care_now(void) {
     const char *e = getenv("KITH_NOW");
@@ -52,6 +53,23 @@ kith_rc care_find(store_conn *c, const char *type, const char *query, size_t max
     *ids = NULL;
     *n = 0;
     kith_rc rc = record_match(c, type, query, max, ids, n, &is);
+    fhir_issues_free(&is);
+    return rc;
+}
+
+kith_rc care_find_page(store_conn *c, const char *type, const char *query, size_t count, char ***ids, size_t *n,
+                       int64_t *total) {
+    http_param *params = NULL;
+    size_t np = 0;
+    fhir_search *s = NULL;
+    fhir_issues is = FHIR_ISSUES_INIT;
+    *ids = NULL;
+    *n = 0;
+    http_parse_query(query, &params, &np);
+    kith_rc rc = fhir_search_parse(type, params, np, true, "", &s, &is);
+    if(!rc) rc = fhir_search_page(c, s, count, ids, n, total);
+    fhir_search_free(s);
+    http_params_free(params, np);
     fhir_issues_free(&is);
     return rc;
 }

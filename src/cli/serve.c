@@ -44,6 +44,8 @@ static const char USAGE[] =
     "  --escalate-every S check for overdue referrals every S seconds and escalate them\n"
     "                     (business status, a Flag, a message to the team) [KITH_ESCALATE_SECONDS]\n"
     "                     (default 300; 0 turns the sweep off: POST /fhir/Task/$escalate still runs it)\n"
+    "  --cache-mb N       SQLite page cache of each worker's connection, in MiB [KITH_CACHE_MB]\n"
+    "                     (default 16; more keeps a large place's indexes in memory)\n"
     "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -110,11 +112,11 @@ int cli_serve(int argc, char **argv) {
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
         {"export-dir", required_argument, NULL, 'e'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
-        {"escalate-every", required_argument, NULL, 'E'},
+        {"escalate-every", required_argument, NULL, 'E'}, {"cache-mb", required_argument, NULL, 'M'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
-    const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL, *escalate_s = NULL;
+    const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL, *escalate_s = NULL, *cache_s = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -131,6 +133,7 @@ int cli_serve(int argc, char **argv) {
         case 'C': tls_cert = optarg; break;
         case 'K': tls_key = optarg; break;
         case 'E': escalate_s = optarg; break;
+        case 'M': cache_s = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -161,6 +164,11 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "kith serve: --escalate-every must be 0-86400 seconds\n");
         return CLI_EXIT_USAGE;
     }
+    long cache_mb;
+    if(!parse_int(cli_setting(cache_s, "KITH_CACHE_MB", "16"), 1, 4096, &cache_mb)) {
+        fprintf(stderr, "kith serve: --cache-mb must be 1-4096\n");
+        return CLI_EXIT_USAGE;
+    }
     sync_s = cli_setting(sync_s, "KITH_SYNC", "full");
     if(strcmp(sync_s, "full") != 0 && strcmp(sync_s, "normal") != 0) {
         fprintf(stderr, "kith serve: --sync must be full or normal\n");
@@ -177,7 +185,7 @@ int cli_serve(int argc, char **argv) {
 
     char err[512];
     store *st = NULL;
-    store_options so = {.durable_full = strcmp(sync_s, "full") == 0};
+    store_options so = {.durable_full = strcmp(sync_s, "full") == 0, .cache_mb = (int)cache_mb};
     kith_rc rc = store_open(db, &so, &st, err, sizeof err);
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);

@@ -30,6 +30,7 @@ typedef struct access_request {
     char patient[72];    /* Patient id, when the request is about one person */
     bool denied;
     char detail[200];
+    const struct store_viewer *viewer; /* what the store's access policy applies (NULL: nothing) */
 } access_request;
 
 /* Make r the current request of this thread (r NULL: none). */

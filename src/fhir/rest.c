@@ -857,6 +857,7 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
                            .practitioner = ar.who.practitioner,
                            .org = ar.who.org,
                            .hidden_labels = access_hidden_labels(ar.who.role)};
+    if(restricted) ar.viewer = &viewer;
     if(restricted && store_set_viewer(c, &viewer)) {
         fhir_reply_error(res, 503, "transient", "cannot apply the access policy");
         return;

@@ -916,12 +916,17 @@ static int collect_id(void *vctx, const store_resource *r) {
 }
 
 kith_rc fhir_search_ids(store_conn *c, fhir_search *s, size_t max, char ***ids, size_t *n) {
+    return fhir_search_page(c, s, max, ids, n, NULL);
+}
+
+kith_rc fhir_search_page(store_conn *c, fhir_search *s, size_t count, char ***ids, size_t *n, int64_t *total_out) {
     ids_ctx ctx = {0};
     int64_t total = 0;
     char *next = NULL, *prev = NULL;
-    s->q.count = max;
-    s->q.want_total = false;
+    s->q.count = count;
+    s->q.want_total = total_out != NULL;
     kith_rc rc = store_search(c, &s->q, collect_id, &ctx, &total, &next, &prev);
+    if(total_out) *total_out = total;
     free(next);
     free(prev);
     if(rc) {

@@ -35,5 +35,9 @@ kith_rc fhir_search_bundle(store_conn *c, fhir_search *s, const char *base_url, 
 /* Ids of up to max matches (conditional create/update/delete); caller frees
  * each and the array. */
 kith_rc fhir_search_ids(store_conn *c, fhir_search *s, size_t max, char ***ids, size_t *n);
+/* The first page of ids (at most count, in the search's sort order) and, in
+ * *total when not NULL, how many match in all (worklists: a page and a count
+ * without reading every match). */
+kith_rc fhir_search_page(store_conn *c, fhir_search *s, size_t count, char ***ids, size_t *n, int64_t *total);
 
 #endif

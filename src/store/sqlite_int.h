@@ -40,7 +40,8 @@ kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, in
 #define VIEW_MODE 7
 #define VIEW_NO_CONSENTS 8       /* the database holds no Consent at all */
 #define VIEW_SEES_ALL_LABELS 16  /* the viewer may see every sensitive category */
-#define VIEW_STATES 32
+#define VIEW_RELATIONSHIP_GIVEN 32 /* the query reaches only people the viewer cares for */
+#define VIEW_STATES 64
 int *sq_conn_viewer(store_conn *c);
 /* The connection's prepared "is there any Consent?" */
 sqlite3_stmt **sq_conn_consents_stmt(store_conn *c);

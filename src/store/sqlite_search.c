@@ -339,12 +339,16 @@ static void match_cond(builder *b, store_ix_kind kind, const store_match *m, con
 
 /* "x.pid = ? AND (match OR match ...)" for the index rows of filter f. */
 static void index_rows_cond(builder *b, const store_query *q, const store_filter *f, const char *x, int depth) {
-    buf_printf(&b->sql, "%s.pid = ", x);
-    put_pid(b, q->type, f->param);
-    buf_puts(&b->sql, " AND (");
+    /* several values: the parameter id in every term, so that SQLite seeks the index once
+     * per value instead of scanning every row of the parameter */
+    buf_puts(&b->sql, "(");
     for(size_t i = 0; i < f->nors; i++) {
         if(i) buf_puts(&b->sql, " OR ");
+        buf_printf(&b->sql, "(%s.pid = ", x);
+        put_pid(b, q->type, f->param);
+        buf_puts(&b->sql, " AND ");
         match_cond(b, f->kind, &f->ors[i], x, depth);
+        buf_puts(&b->sql, ")");
     }
     buf_puts(&b->sql, ")");
 }
@@ -662,7 +666,10 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
             goto done;
         }
     }
-    if(q->want_total) {
+    /* a first page with its total: one pass, the total as a window count beside each row */
+    bool total_beside = q->want_total && q->count > 0 && !cur;
+    if(total_beside) *total = 0;
+    if(q->want_total && !total_beside) {
         if(q->nfilters == 1 && plain_filter(&q->filters[0]) && !sq_viewer_active(c)) {
             /* Index rows exist only for current, live resources of their own type:
              * one filter's total needs no look at the resources themselves. */
@@ -692,9 +699,13 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
     }
     if(q->count == 0) goto done;
 
-    /* SELECT * FROM (rows with their sort keys) WHERE beyond-cursor ORDER BY keys, rid LIMIT count+1.
-     * Backward pages flip every direction and are reversed afterwards. */
-    buf_puts(&b->sql, "SELECT * FROM (SELECT r.rid AS rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq");
+    /* The page's keys first: SELECT * FROM (rows with their sort keys) WHERE beyond-cursor ORDER BY
+     * keys, rid LIMIT count+1; then the bodies of just those rows (so that sorting many matches
+     * never carries their bodies). Backward pages flip every direction and are reversed afterwards. */
+    buf_puts(&b->sql, "SELECT p.rid, v.vid, v.ts, v.deleted, v.method, v.body, v.seq");
+    for(size_t i = 0; i < q->nsorts; i++) buf_printf(&b->sql, ", p.k%zu", i);
+    buf_puts(&b->sql, total_beside ? ", p.kt FROM (SELECT *, count(*) OVER () AS kt FROM (SELECT r.rid AS rid, r.seq AS rseq"
+                                   : " FROM (SELECT * FROM (SELECT r.rid AS rid, r.seq AS rseq");
     for(size_t i = 0; i < q->nsorts; i++) {
         buf_puts(&b->sql, ", ");
         sort_key(b, q, &q->sorts[i]);
@@ -730,10 +741,13 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         }
         buf_puts(&b->sql, ")");
     }
-    buf_puts(&b->sql, " ORDER BY ");
-    for(size_t i = 0; i < q->nsorts; i++)
-        buf_printf(&b->sql, "k%zu%s, ", i, q->sorts[i].desc != backward ? " DESC" : "");
-    buf_printf(&b->sql, "rid%s LIMIT %zu", backward ? " DESC" : "", q->count + 1);
+    for(int pass = 0; pass < 2; pass++) { /* the page, then the same order after the join */
+        buf_puts(&b->sql, pass ? ") p JOIN resource_version v ON v.seq = p.rseq ORDER BY " : " ORDER BY ");
+        for(size_t i = 0; i < q->nsorts; i++)
+            buf_printf(&b->sql, "%sk%zu%s, ", pass ? "p." : "", i, q->sorts[i].desc != backward ? " DESC" : "");
+        buf_printf(&b->sql, "%srid%s", pass ? "p." : "", backward ? " DESC" : "");
+        if(!pass) buf_printf(&b->sql, " LIMIT %zu", q->count + 1);
+    }
     if((rc = b->rc)) goto done;
     st = cached_stmt(c, buf_str(&b->sql));
     if(!st) {
@@ -760,6 +774,7 @@ kith_rc sq_search(store_conn *c, const store_query *q, store_history_fn fn, void
         res->body = body ? xstrndup(body, res->body_len) : NULL;
         res->seq = sqlite3_column_int64(st, 6);
         rows[n].cursor = cursor_make(st, 7, q->nsorts, res->id);
+        if(total_beside && n == 0) *total = sqlite3_column_int64(st, 7 + (int)q->nsorts);
         n++;
     }
     if(!rc && r != SQLITE_ROW && r != SQLITE_DONE) rc = KITH_ESTORE;

@@ -77,6 +77,7 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
         buf_printf(o, " AND (%s IS NULL OR %s = '')", x, x);
         return;
     }
+    if(flags & VIEW_RELATIONSHIP_GIVEN) return;
     long long gp = (long long)sq_param_id("Patient", "general-practitioner");
     long long about[4] = {sq_param_id("CareTeam", "patient"), sq_param_id("EpisodeOfCare", "patient"),
                           sq_param_id("ServiceRequest", "patient"), sq_param_id("Task", "patient")};
@@ -163,6 +164,7 @@ kith_rc sq_set_viewer(store_conn *c, const store_viewer *v) {
     *mode = v->secondary_use ? 3 : v->consent_only ? 4 : v->no_patient_data ? 2 : 1;
     /* checks that cannot change the answer are left out of the SQL */
     if(!v->hidden_labels || !*v->hidden_labels) *mode |= VIEW_SEES_ALL_LABELS;
+    if(v->relationship_given && (*mode & VIEW_MODE) == 1) *mode |= VIEW_RELATIONSHIP_GIVEN;
     sqlite3_stmt **any = sq_conn_consents_stmt(c);
     if(!*any && sqlite3_prepare_v3(sq_conn_db(c),
                                    "SELECT EXISTS(SELECT 1 FROM resource WHERE rtype = 'Consent' AND deleted = 0)", -1,

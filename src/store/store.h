@@ -402,6 +402,8 @@ typedef struct store_viewer {
     const char *org;          /* Organization id, or NULL */
     const char *hidden_labels; /* meta.security codes the viewer may not see, space-separated, or NULL;
                                   a break-glass grant for the person lifts them */
+    bool relationship_given;  /* the caller's query only reaches records the viewer has a care relationship
+                                 with (e.g. open Tasks their team owns): skip that check, keep the others */
 } store_viewer;
 /* Set (v non-NULL) or clear (NULL) the viewer of connection c. */
 kith_rc store_set_viewer(store_conn *c, const store_viewer *v);

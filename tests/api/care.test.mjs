@@ -1065,6 +1065,21 @@ describe('care coordination', () => {
         assert.ok(ids(await worklist(users.sw2, 'list=team')).includes(task.id));
       });
 
+    it('a team Task labelled sensitive for the viewer stays off their team list, total included', async () => {
+      const { sys } = main;
+      // a mental health referral: social workers do not see the PSY category (docs/security.md)
+      const r = await sys.post('/fhir/Task', { resourceType: 'Task', status: 'requested', intent: 'order',
+        meta: { security: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'PSY' }] },
+        for: task.for, owner: { reference: `Practitioner/${staff.sw2}` }, description: 'Mental health referral' });
+      assert.equal(r.status, 201, r.text.slice(0, 300));
+      const list = await worklist(users.sw1, 'list=team');
+      assert.ok(ids(list).includes(task.id), 'the unlabelled Task is there');
+      assert.ok(!ids(list).includes(r.json.id), 'the labelled one is not');
+      assert.equal((await users.sw1.get(`/fhir/Task/${r.json.id}`)).status, 404, 'nor can they read it');
+      const all = await sys.get(`/fhir/Task/$worklist?list=team&team=Organization/${LA}&_count=500`);
+      assert.ok(ids(all.json).includes(r.json.id), 'a records-management system sees it on the same list');
+    });
+
     it('someone outside the team who cannot see it gets 404 when writing it, as when reading it', async () => {
         const outsider = users.gp; // another organisation, not the person's practice
         assert.equal((await outsider.get(`/fhir/Task/${task.id}`)).status, 404, 'they cannot read it');
