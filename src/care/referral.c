@@ -532,8 +532,7 @@ kith_rc care_reassign_leaver(store_conn *c, const char *practitioner, const char
     size_t n;
     *count = 0;
     if(!org || !*org) return KITH_EINVAL;
-    snprintf(q, sizeof q, "owner=Practitioner/%s&status=draft,requested,received,accepted,in-progress,on-hold",
-             practitioner);
+    snprintf(q, sizeof q, "open-owner=Practitioner/%s", practitioner);
     kith_rc rc = care_find(c, "Task", q, CARE_MAX_IDS, &ids, &n);
     if(rc) return rc;
     for(size_t i = 0; i < n && !rc; i++) {

@@ -99,7 +99,7 @@ static size_t caseload(store_conn *c, const char *owners, const char *practition
     buf q = BUF_INIT;
     struct {
         const char *type, *fmt, *field;
-    } src[3] = {{"Task", "owner=%s&status=" OPEN_STATUSES, "for"},
+    } src[3] = {{"Task", "open-owner=%s", "for"},
                 {"CareTeam", "participant=Practitioner/%s&status=active", "subject"},
                 {"EpisodeOfCare", "care-manager=Practitioner/%s&status=active", "patient"}};
     for(int k = 0; k < 3; k++) {
@@ -245,13 +245,13 @@ static void worklist_op(store_conn *c, const http_request *req, http_response *r
         own = false;
     }
     if(strcmp(list, "mine") == 0) {
-        buf_printf(&q, "owner=Practitioner/%s&status=" OPEN_STATUSES "&_sort=due", me);
+        buf_printf(&q, "open-owner=Practitioner/%s&_sort=due", me);
         tasks(&w, c, buf_str(&q), NULL);
     } else if(strcmp(list, "team") == 0) {
-        buf_printf(&q, "owner=%s&status=" OPEN_STATUSES "&_sort=due", buf_str(&team));
+        buf_printf(&q, "open-owner=%s&_sort=due", buf_str(&team));
         tasks(&w, c, buf_str(&q), NULL);
     } else if(strcmp(list, "overdue") == 0) {
-        buf_printf(&q, "owner=%s&status=" OPEN_STATUSES "&due=lt%s&_sort=due", buf_str(&team), now);
+        buf_printf(&q, "open-owner=%s&due=lt%s&_sort=due", buf_str(&team), now);
         tasks(&w, c, buf_str(&q), NULL);
     } else if(strcmp(list, "awaiting") == 0) {
         buf_printf(&q, "requester=%s&status=requested,received&_sort=due", buf_str(&team));

@@ -254,6 +254,9 @@ static const char *const MIGRATIONS[] = {
     /* 5 -> 6: Kith's own search parameters (Task due, HealthcareService postcode-district) */
     ("INSERT OR REPLACE INTO kith_meta(key, value) SELECT 'reindex', 'needed' "
      "WHERE EXISTS (SELECT 1 FROM resource WHERE rtype IN ('Task', 'HealthcareService'));"),
+    /* 6 -> 7: Task open-owner (worklists) */
+    ("INSERT OR REPLACE INTO kith_meta(key, value) SELECT 'reindex', 'needed' "
+     "WHERE EXISTS (SELECT 1 FROM resource WHERE rtype = 'Task');"),
 };
 #define NMIGRATIONS ((int)(sizeof MIGRATIONS / sizeof MIGRATIONS[0]))
 
