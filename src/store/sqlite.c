@@ -725,7 +725,7 @@ static kith_rc sq_history(store_conn *sc, const store_history_query *q, store_hi
     if(q->since) wl += (size_t)snprintf(where + wl, sizeof where - wl, " AND ts >= ?3");
     if(c->viewer) {
         buf vis = BUF_INIT;
-        sq_visible_cond(sc, &vis, "resource_version.patient", "resource_version.rtype", "resource_version.rid");
+        sq_visible_cond(sc, &vis, "resource_version.patient", "resource_version.rtype", "resource_version.rid", NULL);
         if(vis.len >= sizeof where - wl) {
             buf_free(&vis);
             return KITH_EINTERNAL;
@@ -829,7 +829,7 @@ static void scan_where(store_conn *sc, const store_scan_query *q, bool with_curs
     if(with_cursor && q->after_type)
         n += (size_t)snprintf(sql + n, len - n, " AND (r.rtype, r.rid) > (?, ?)");
     buf vis = BUF_INIT;
-    sq_visible_cond(sc, &vis, "r.patient", "r.rtype", "r.rid");
+    sq_visible_cond(sc, &vis, "r.patient", "r.rtype", "r.rid", "r.rkey");
     if(vis.len) snprintf(sql + n, len - n, "%s", buf_str(&vis));
     buf_free(&vis);
 }

@@ -28,8 +28,9 @@ kith_rc sq_references_to(store_conn *c, const char *type, const char *const *ids
 /* sqlite_viewer.c: the access policy in SQL */
 /* Append " AND <visible>" for c's viewer (nothing when none is set): x is an
  * SQL expression giving the row's Patient id (the patient column), type and
- * id its resource type and id (for sensitivity labels). */
-void sq_visible_cond(store_conn *c, buf *out, const char *x, const char *type, const char *id);
+ * id its resource type and id (for sensitivity labels), rkey its resource key
+ * when the row is the resource table's (else NULL). */
+void sq_visible_cond(store_conn *c, buf *out, const char *x, const char *type, const char *id, const char *rkey);
 bool sq_viewer_active(store_conn *c);
 kith_rc sq_set_viewer(store_conn *c, const store_viewer *v);
 kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);

@@ -495,11 +495,12 @@ static void where_clause(builder *b, const store_query *q, const char *r, int de
         filter_cond(b, q, &q->filters[i], r, depth, i == driver);
     }
     if(b->conn) { /* the viewer sees only what the access policy allows, in every (sub)query */
-        char col[24], type[24], id[24];
+        char col[24], type[24], id[24], key[24];
         snprintf(col, sizeof col, "%s.patient", r);
         snprintf(type, sizeof type, "%s.rtype", r);
         snprintf(id, sizeof id, "%s.rid", r);
-        sq_visible_cond(b->conn, &b->sql, col, type, id);
+        snprintf(key, sizeof key, "%s.rkey", r);
+        sq_visible_cond(b->conn, &b->sql, col, type, id, key);
     }
 }
 

@@ -36,7 +36,7 @@ static void opted_out(buf *o, const char *x) {
                (long long)sq_param_id("Consent", "patient"), x);
 }
 
-void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, const char *id) {
+void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, const char *id, const char *rkey) {
     int flags = c ? *sq_conn_viewer(c) : 0;
     int mode = flags & VIEW_MODE;
     if(!mode) return;
@@ -65,14 +65,22 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
                id, x);
     if(mode == 4) return; /* a direct-care system: consent binds it, care relationships do not */
     /* labelled sensitive for this viewer (meta.security), unless broken glass for the person */
-    if(!(flags & VIEW_SEES_ALL_LABELS))
+    if(!(flags & VIEW_SEES_ALL_LABELS)) {
+        /* the row's own labels: by its key when the caller has it, else by type and id */
+        if(rkey)
+            buf_printf(o, " AND (NOT EXISTS(SELECT 1 FROM sp_token vz WHERE vz.rkey = %s", rkey);
+        else
+            buf_printf(o,
+                       " AND (NOT EXISTS(SELECT 1 FROM resource vzr JOIN sp_token vz ON vz.rkey = vzr.rkey"
+                       " WHERE vzr.rtype = %s AND vzr.rid = %s",
+                       type, id);
         buf_printf(o,
-               " AND (NOT EXISTS(SELECT 1 FROM resource vzr JOIN sp_token vz ON vz.rkey = vzr.rkey WHERE vzr.rtype = %s"
-               " AND vzr.rid = %s AND vz.pid = kith_pid(%s, '_security') AND vz.code IN (SELECT v FROM"
+               " AND vz.pid = kith_pid(%s, '_security') AND vz.code IN (SELECT v FROM"
                " temp.kith_viewer WHERE k = 'hide'))"
                " OR EXISTS(SELECT 1 FROM kith_access_grant vb2 WHERE vb2.account = (SELECT v FROM temp.kith_viewer"
                " WHERE k = 'account') AND vb2.patient = %s AND vb2.expires > unixepoch()))",
-               type, id, type, x);
+               type, x);
+    }
     if(mode == 2) {
         buf_printf(o, " AND (%s IS NULL OR %s = '')", x, x);
         return;
@@ -189,7 +197,7 @@ kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const ch
     if(!*st) {
         buf sql = BUF_INIT;
         buf_puts(&sql, "SELECT 1 WHERE 1");
-        sq_visible_cond(c, &sql, "?1", "?2", "?3");
+        sq_visible_cond(c, &sql, "?1", "?2", "?3", NULL);
         int r = sqlite3_prepare_v3(sq_conn_db(c), buf_str(&sql), -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
         buf_free(&sql);
         if(r != SQLITE_OK) return KITH_ESTORE;
