@@ -45,59 +45,24 @@ static void discharge_followup(store_conn *c, const char *enc_id, const json_val
         care_ids_free(have, nh);
         if(nh) continue; /* already referred for this stay */
         json_value *hs = care_read(c, "HealthcareService", ids[i], NULL);
-        json_value *sr = json_new_object();
-        char now[32], reason[200];
-        care_instant(care_now(), now);
+        char reason[200];
         snprintf(reason, sizeof reason, "Discharged from hospital on pathway %s: support after discharge", pathway);
-        json_set(sr, "resourceType", json_new_string("ServiceRequest"));
-        json_value *ident = json_new_object();
-        json_set(ident, "system", json_new_string(CARE_SYS "Id/discharge-referral"));
-        json_set(ident, "value", json_new_string(key));
-        json_set(sr, "identifier", json_new_array());
-        json_append(json_get(sr, "identifier"), ident);
-        json_set(sr, "status", json_new_string("active"));
-        json_set(sr, "intent", json_new_string("order"));
-        json_set(sr, "priority", json_new_string("urgent"));
-        json_set(sr, "subject", care_reference("Patient", pid, NULL));
-        json_set(sr, "encounter", care_reference("Encounter", enc_id, NULL));
-        json_set(sr, "authoredOn", json_new_string(now));
-        json_set(sr, "performer", json_new_array());
-        json_append(json_get(sr, "performer"), care_reference("HealthcareService", ids[i], json_string(json_get(hs, "name"))));
-        json_value *why = json_new_object();
-        json_set(why, "text", json_new_string(reason));
-        json_set(sr, "reasonCode", json_new_array());
-        json_append(json_get(sr, "reasonCode"), why);
+        care_referral rf = {.patient = pid, .service = ids[i], .service_name = json_string(json_get(hs, "name")),
+                            .priority = "urgent", .reason = reason, .encounter = enc_id,
+                            .identifier_system = CARE_SYS "Id/discharge-referral", .identifier_value = key};
         fhir_issues is = FHIR_ISSUES_INIT;
-        record_result a = {0};
-        json_value *task = NULL;
+        record_result sr = {0}, task = {0};
         kith_rc rc = store_begin(c);
-        if(!rc) rc = care_write(c, "ServiceRequest", NULL, sr, 0, true, &a, &is);
-        if(!rc) {
-            task = json_new_object();
-            json_set(task, "resourceType", json_new_string("Task"));
-            json_set(task, "status", json_new_string("requested"));
-            json_set(task, "intent", json_new_string("order"));
-            json_set(task, "priority", json_new_string("urgent"));
-            char desc[300];
-            snprintf(desc, sizeof desc, "Referral to %s: %s",
-                     json_string(json_get(hs, "name")) ? json_string(json_get(hs, "name")) : ids[i], reason);
-            json_set(task, "description", json_new_string(desc));
-            json_set(task, "focus", care_reference("ServiceRequest", a.id, NULL));
-            json_set(task, "for", care_reference("Patient", pid, NULL));
-            json_set(task, "encounter", care_reference("Encounter", enc_id, NULL));
-            json_set(task, "authoredOn", json_new_string(now));
-            rc = care_write(c, "Task", NULL, task, 0, true, NULL, &is);
-        }
+        if(!rc) rc = care_make_referral(c, &rf, &sr, &task, &is);
         if(!rc) rc = store_commit(c);
         if(rc) {
             store_rollback(c);
             log_event(LOG_WARN, "discharge follow-up referral failed",
                       "\"encounter\":\"%s\",\"service\":\"%s\",\"error\":\"%s\"", enc_id, ids[i], kith_rc_name(rc));
         }
-        record_result_free(&a);
+        record_result_free(&sr);
+        record_result_free(&task);
         fhir_issues_free(&is);
-        json_free(task);
-        json_free(sr);
         json_free(hs);
     }
     care_ids_free(ids, n);

@@ -67,6 +67,21 @@ kith_rc care_write(store_conn *c, const char *type, const char *id, json_value *
  * it is not `method`). False when the request was answered. */
 bool care_begin(const http_request *req, http_response *res, const char *route, const char *method, const char *op);
 
+/* A referral to make: a ServiceRequest of the service and a Task for it. */
+typedef struct care_referral {
+    const char *patient, *service, *service_name; /* ids; the name may be NULL */
+    const char *priority, *reason, *note;         /* note may be NULL */
+    const char *requester;                        /* Practitioner id, or NULL */
+    const json_value *owner;                      /* a Reference, or NULL: the service's organisation */
+    const char *encounter;                        /* the stay it follows, or NULL */
+    const char *identifier_system, *identifier_value; /* the ServiceRequest's identifier, or NULL */
+} care_referral;
+
+/* Write the referral's ServiceRequest and Task inside the caller's
+ * transaction (the care rules give the Task its owner and due date). */
+kith_rc care_make_referral(store_conn *c, const care_referral *r, record_result *sr_out, record_result *task_out,
+                           fhir_issues *is);
+
 /* Task statuses: open means someone must still act. */
 bool care_task_open(const char *status);
 

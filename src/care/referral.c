@@ -63,6 +63,63 @@ static json_value *parse_parameters(const http_request *req, http_response *res)
 
 static const char *PRIORITIES[] = {"routine", "urgent", "asap", "stat"};
 
+static void add_text(json_value *res, const char *key, const char *text) {
+    json_value *t = json_new_object(), *arr = json_new_array();
+    json_set(t, "text", json_new_string(text));
+    json_append(arr, t);
+    json_set(res, key, arr);
+}
+
+kith_rc care_make_referral(store_conn *c, const care_referral *r, record_result *sr_out, record_result *task_out,
+                           fhir_issues *is) {
+    char now[32];
+    care_instant(care_now(), now);
+    json_value *sr = json_new_object();
+    json_set(sr, "resourceType", json_new_string("ServiceRequest"));
+    if(r->identifier_system) {
+        json_value *ident = json_new_object(), *arr = json_new_array();
+        json_set(ident, "system", json_new_string(r->identifier_system));
+        json_set(ident, "value", json_new_string(r->identifier_value));
+        json_append(arr, ident);
+        json_set(sr, "identifier", arr);
+    }
+    json_set(sr, "status", json_new_string("active"));
+    json_set(sr, "intent", json_new_string("order"));
+    json_set(sr, "category", json_new_array());
+    json_append(json_get(sr, "category"), care_concept("http://snomed.info/sct", "3457005", "Patient referral"));
+    json_set(sr, "priority", json_new_string(r->priority));
+    json_set(sr, "subject", care_reference("Patient", r->patient, NULL));
+    if(r->encounter) json_set(sr, "encounter", care_reference("Encounter", r->encounter, NULL));
+    json_set(sr, "authoredOn", json_new_string(now));
+    if(r->requester) json_set(sr, "requester", care_reference("Practitioner", r->requester, NULL));
+    json_set(sr, "performer", json_new_array());
+    json_append(json_get(sr, "performer"), care_reference("HealthcareService", r->service, r->service_name));
+    add_text(sr, "reasonCode", r->reason);
+    if(r->note && *r->note) add_text(sr, "note", r->note);
+    kith_rc rc = care_write(c, "ServiceRequest", NULL, sr, 0, true, sr_out, is);
+    json_free(sr);
+    if(rc) return rc;
+    json_value *task = json_new_object();
+    json_set(task, "resourceType", json_new_string("Task"));
+    json_set(task, "status", json_new_string("requested"));
+    json_set(task, "intent", json_new_string("order"));
+    json_set(task, "priority", json_new_string(r->priority));
+    json_set(task, "code",
+             care_concept("http://hl7.org/fhir/CodeSystem/task-code", "fulfill", "Fulfill the focal request"));
+    char desc[300];
+    snprintf(desc, sizeof desc, "Referral to %s: %s", r->service_name ? r->service_name : r->service, r->reason);
+    json_set(task, "description", json_new_string(desc));
+    json_set(task, "focus", care_reference("ServiceRequest", sr_out->id, NULL));
+    json_set(task, "for", care_reference("Patient", r->patient, NULL));
+    if(r->encounter) json_set(task, "encounter", care_reference("Encounter", r->encounter, NULL));
+    json_set(task, "authoredOn", json_new_string(now));
+    if(r->requester) json_set(task, "requester", care_reference("Practitioner", r->requester, NULL));
+    if(r->owner) json_set(task, "owner", json_copy(r->owner));
+    rc = care_write(c, "Task", NULL, task, 0, true, task_out, is);
+    json_free(task);
+    return rc;
+}
+
 /* POST ServiceRequest/$refer: a referral (ServiceRequest + Task) in one transaction. */
 static void refer(store_conn *c, const http_request *req, http_response *res) {
     if(!care_begin(req, res, "care.refer", "POST", "$refer")) return;
@@ -71,7 +128,7 @@ static void refer(store_conn *c, const http_request *req, http_response *res) {
     if(!in) return;
     fhir_issues is = FHIR_ISSUES_INIT;
     char pid[72], hsid[72], reqid[72];
-    json_value *sr = NULL, *task = NULL, *hs = NULL;
+    json_value *hs = NULL;
     bool no_service = false;
     record_result a = {0}, b = {0};
     bool ok = param_ref(in, "patient", "Patient", pid, true, &is);
@@ -106,54 +163,16 @@ static void refer(store_conn *c, const http_request *req, http_response *res) {
         fhir_reply_outcome(res, no_service ? 404 : 422, &is);
         goto done;
     }
-    char ref[96], who[160], now[32];
+    char ref[96], who[160];
     care_actor(ref, who);
     if(!reqid[0] && ref[0]) snprintf(reqid, sizeof reqid, "%.71s", ref + 13);
-    care_instant(care_now(), now);
     const char *name = json_string(json_get(hs, "name"));
-    sr = json_new_object();
-    json_set(sr, "resourceType", json_new_string("ServiceRequest"));
-    json_set(sr, "status", json_new_string("active"));
-    json_set(sr, "intent", json_new_string("order"));
-    json_set(sr, "category", json_new_array());
-    json_append(json_get(sr, "category"), care_concept("http://snomed.info/sct", "3457005", "Patient referral"));
-    json_set(sr, "priority", json_new_string(priority));
-    json_set(sr, "subject", care_reference("Patient", pid, NULL));
-    json_set(sr, "authoredOn", json_new_string(now));
-    if(reqid[0]) json_set(sr, "requester", care_reference("Practitioner", reqid, NULL));
-    json_set(sr, "performer", json_new_array());
-    json_append(json_get(sr, "performer"), care_reference("HealthcareService", hsid, name));
-    json_value *rc_ = json_new_object();
-    json_set(rc_, "text", json_new_string(reason));
-    json_set(sr, "reasonCode", json_new_array());
-    json_append(json_get(sr, "reasonCode"), rc_);
-    if(note && *note) {
-        json_value *n = json_new_object();
-        json_set(n, "text", json_new_string(note));
-        json_set(sr, "note", json_new_array());
-        json_append(json_get(sr, "note"), n);
-    }
+    json_value *owner = param(in, "owner");
+    care_referral rf = {.patient = pid, .service = hsid, .service_name = name, .priority = priority,
+                        .reason = reason, .note = note, .requester = reqid[0] ? reqid : NULL,
+                        .owner = owner ? json_get(owner, "valueReference") : NULL};
     kith_rc rc = store_begin(c);
-    if(!rc) rc = care_write(c, "ServiceRequest", NULL, sr, 0, true, &a, &is);
-    if(!rc) {
-        task = json_new_object();
-        json_set(task, "resourceType", json_new_string("Task"));
-        json_set(task, "status", json_new_string("requested"));
-        json_set(task, "intent", json_new_string("order"));
-        json_set(task, "priority", json_new_string(priority));
-        json_set(task, "code", care_concept("http://hl7.org/fhir/CodeSystem/task-code", "fulfill",
-                                            "Fulfill the focal request"));
-        char desc[300];
-        snprintf(desc, sizeof desc, "Referral to %s: %s", name ? name : hsid, reason);
-        json_set(task, "description", json_new_string(desc));
-        json_set(task, "focus", care_reference("ServiceRequest", a.id, NULL));
-        json_set(task, "for", care_reference("Patient", pid, NULL));
-        json_set(task, "authoredOn", json_new_string(now));
-        if(reqid[0]) json_set(task, "requester", care_reference("Practitioner", reqid, NULL));
-        json_value *owner = param(in, "owner");
-        if(owner && json_get(owner, "valueReference")) json_set(task, "owner", json_copy(json_get(owner, "valueReference")));
-        rc = care_write(c, "Task", NULL, task, 0, true, &b, &is);
-    }
+    if(!rc) rc = care_make_referral(c, &rf, &a, &b, &is);
     if(!rc) rc = store_commit(c);
     if(rc) {
         store_rollback(c);
@@ -180,8 +199,6 @@ static void refer(store_conn *c, const http_request *req, http_response *res) {
 done:
     record_result_free(&a);
     record_result_free(&b);
-    json_free(sr);
-    json_free(task);
     json_free(hs);
     json_free(in);
     fhir_issues_free(&is);
