@@ -11,7 +11,8 @@
  * CareTeams, EpisodesOfCare, ServiceRequests and Tasks about the person that
  * are not closed and name the viewer, the viewer's organisation, or a
  * colleague (a Practitioner with a PractitionerRole in the viewer's
- * organisation: the team shares its caseload); or to a break-glass grant.
+ * organisation that is not marked inactive: the team shares its caseload);
+ * or to a break-glass grant.
  */
 #include <stdio.h>
 #include <string.h>
@@ -109,12 +110,14 @@ void sq_visible_cond(store_conn *c, buf *o, const char *x, const char *type, con
                " OR (vm.ttype = 'Practitioner' AND EXISTS(SELECT 1 FROM sp_reference tp JOIN sp_reference tor"
                " ON tor.rkey = tp.rkey AND tor.pid = %lld AND tor.ttype = 'Organization'"
                " AND tor.tid = (SELECT v FROM temp.kith_viewer WHERE k = 'org')"
-               " WHERE tp.pid = %lld AND tp.ttype = 'Practitioner' AND tp.tid = vm.tid)))"
+               " WHERE tp.pid = %lld AND tp.ttype = 'Practitioner' AND tp.tid = vm.tid AND NOT EXISTS(SELECT 1"
+               " FROM sp_token ta WHERE ta.rkey = tp.rkey AND ta.pid = %lld AND ta.code = 'false'))))"
                " AND NOT EXISTS(SELECT 1 FROM sp_token vt WHERE vt.rkey = vs.rkey AND vt.pid IN (%lld,%lld,%lld,%lld)"
                " AND vt.code IN (" CLOSED ")))",
                about[0], about[1], about[2], about[3], x, names[0], names[1], names[2], names[3], names[4],
                (long long)sq_param_id("PractitionerRole", "organization"),
-               (long long)sq_param_id("PractitionerRole", "practitioner"), status[0], status[1], status[2], status[3]);
+               (long long)sq_param_id("PractitionerRole", "practitioner"),
+               (long long)sq_param_id("PractitionerRole", "active"), status[0], status[1], status[2], status[3]);
     buf_printf(o,
                " OR EXISTS(SELECT 1 FROM kith_access_grant vb WHERE vb.account = (SELECT v FROM temp.kith_viewer"
                " WHERE k = 'account') AND vb.patient = %s AND vb.expires > unixepoch()))",

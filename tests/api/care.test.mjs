@@ -1065,6 +1065,19 @@ describe('care coordination', () => {
         assert.ok(ids(await worklist(users.sw2, 'list=team')).includes(task.id));
       });
 
+    it('a colleague whose role has ended no longer shares the caseload', async () => {
+      const { sys } = main;
+      const [role] = await search(`PractitionerRole?practitioner=Practitioner/${staff.sw1}`);
+      assert.ok(role, 'the owner has a PractitionerRole');
+      assert.equal((await users.sw2.get(`/fhir/Task/${task.id}`)).status, 200, 'the colleague sees it');
+      let r = await sys.put(`/fhir/PractitionerRole/${role.id}`, { ...role, active: false });
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.equal((await users.sw2.get(`/fhir/Task/${task.id}`)).status, 404, 'not once the owner\'s role has ended');
+      r = await sys.put(`/fhir/PractitionerRole/${role.id}`, { ...role, active: true });
+      assert.equal(r.status, 200, r.text.slice(0, 300));
+      assert.equal((await users.sw2.get(`/fhir/Task/${task.id}`)).status, 200, 'and again once it is active');
+    });
+
     it('a team Task labelled sensitive for the viewer stays off their team list, total included', async () => {
       const { sys } = main;
       // a mental health referral: social workers do not see the PSY category (docs/security.md)

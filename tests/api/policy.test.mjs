@@ -104,8 +104,8 @@ function oracle(u) {
   const sees = new Set();
   if (u.role === 'analyst') return sees;
   // the user, their organisation, or a colleague (a Practitioner with a role in their organisation)
-  const colleagues = new Set(all.PractitionerRole.filter((r) => r.organization?.reference === `Organization/${u.org}`)
-    .map((r) => r.practitioner?.reference));
+  const colleagues = new Set(all.PractitionerRole.filter((r) => r.organization?.reference === `Organization/${u.org}` &&
+    r.active !== false).map((r) => r.practitioner?.reference));
   const names = (ref) => ref === `Organization/${u.org}` || (u.prac && ref === `Practitioner/${u.prac}`) ||
     (ref?.startsWith('Practitioner/') && colleagues.has(ref));
   for (const p of all.Patient)
