@@ -404,6 +404,19 @@ static bool parse_time(const char *v, char out[9], bool *end_of_day) {
 static const char *const ORG_FIELDS[] = {"id", "name", "email", "website", "parent_organization_id",
                                          "organization_identifiers", NULL};
 
+/* Append an Identifier {system (unless empty), type.text (if any), value} to arr. */
+static void add_identifier(json_value *arr, const char *system, const char *type, const char *value) {
+    json_value *id = json_new_object();
+    if(system && *system) put_str(id, "system", system);
+    if(type) {
+        json_value *cc = json_new_object();
+        put_str(cc, "text", type);
+        json_set(id, "type", cc);
+    }
+    put_str(id, "value", value);
+    json_append(arr, id);
+}
+
 /* Map an ORUK organization at path to Organization "oruk-<id>" (added to
  * the feed; its FHIR id into fhir_id). False if it has errors. */
 static bool map_organization(feed *f, const json_value *o, const char *path, char fhir_id[FHIR_ID_LEN]) {
@@ -423,21 +436,13 @@ static bool map_organization(feed *f, const json_value *o, const char *path, cha
         const char *type = get_str(f, x, ipath, "identifier_type", false);
         const char *value = get_str(f, x, ipath, "identifier", true);
         if(!value) continue;
-        json_value *id = json_new_object();
         buf system = BUF_INIT;
         if((scheme && strcasecmp(scheme, "GB-NHS") == 0) || (!scheme && type && strcasestr(type, "ODS")))
             buf_puts(&system, ODS_SYS);
         else if(scheme)
             buf_printf(&system, ORG_ID_SYS "%s", scheme);
-        put_str(id, "system", buf_str(&system));
+        add_identifier(identifier, buf_str(&system), type, value);
         buf_free(&system);
-        if(type) {
-            json_value *cc = json_new_object();
-            put_str(cc, "text", type);
-            json_set(id, "type", cc);
-        }
-        put_str(id, "value", value);
-        json_append(identifier, id);
     }
     note_others(f, o, "organization.", ORG_FIELDS);
     if(!ok || f->errors > before) {
@@ -536,7 +541,7 @@ static bool map_location(feed *f, const json_value *loc, const char *path, const
     put_str(l, "resourceType", "Location");
     put_str(l, "id", fhir_id);
     if(ext_id) {
-        json_value *ids = json_new_array(), *id = json_new_object();
+        json_value *ids = json_new_array();
         buf system = BUF_INIT;
         buf_puts(&system, LOCATION_ID_SYS);
         if(ext_type)
@@ -544,15 +549,8 @@ static bool map_location(feed *f, const json_value *loc, const char *path, const
                 buf_putc(&system, isalnum(*p) ? (char)tolower(*p) : '-');
         else
             buf_puts(&system, "oruk-external-identifier");
-        put_str(id, "system", buf_str(&system));
+        add_identifier(ids, buf_str(&system), ext_type, ext_id);
         buf_free(&system);
-        if(ext_type) {
-            json_value *cc = json_new_object();
-            put_str(cc, "text", ext_type);
-            json_set(id, "type", cc);
-        }
-        put_str(id, "value", ext_id);
-        json_append(ids, id);
         json_set(l, "identifier", ids);
     }
     put_str(l, "status", "active");
