@@ -30,6 +30,10 @@ cat <<MSG
                      export KITH_TOKEN=$token
     e.g.           curl -H "Authorization: Bearer \$KITH_TOKEN" 'http://localhost:$port/fhir/Patient?name=smith&_count=5'
                    curl -H "Authorization: Bearer \$KITH_TOKEN" 'http://localhost:$port/fhir/AuditEvent?_count=5'
+    Services:      curl -H "Authorization: Bearer \$KITH_TOKEN" 'http://localhost:$port/fhir/HealthcareService/\$find?need=falls&age=80'
+                   curl 'http://localhost:$port/openreferral/services'   (Open Referral UK, open to all)
+    Referrals:     POST /fhir/ServiceRequest/\$refer, then GET /fhir/Task/\$worklist?list=team
+                   (see docs/care-coordination.md)
     Users:         bin/kith user add --username U --role gp --org gp-Z00001 --password-stdin
     health:        http://localhost:$port/healthz   metrics: http://localhost:$port/metrics
   Every access is audited (bin/kith audit verify). Everyone in the database is synthetic
