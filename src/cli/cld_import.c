@@ -189,6 +189,7 @@ static kith_rc take_record(import_state *s, const char *text, size_t len, long l
     }
     if(!s->have_header) {
         if(cld_header_parse(fields, n, &s->h, err, sizeof err)) goto bad_header;
+        s->h.nhs_policy = nhs_number_policy_from_env(); /* KITH_NHS_NUMBER_POLICY, once per file */
         s->have_header = true;
         goto done;
     }

@@ -321,6 +321,8 @@ kith_rc cld_header_parse(char **fields, size_t n, cld_header *h, char *err, size
 typedef struct row {
     const char *v[CLD_NFIELDS];
     char *own[CLD_NFIELDS]; /* normalised copies, owned */
+    nhs_number_policy nhs_policy;
+    bool nhs_unverified; /* the NHS number failed its check and was kept under the flag policy */
 } row;
 
 static void row_free(row *r) {
@@ -427,18 +429,19 @@ static kith_rc check_value(row *r, cld_field f, const char *raw, char *err, size
         seterr(err, errlen, "%s: '%s' is not a date (YYYY-MM-DD, a day that exists)", name, s);
         return KITH_EINVAL;
     case NHS: {
-        char digits[16];
-        size_t k = 0;
-        for(const char *p = s; *p && k < sizeof digits - 1; p++)
-            if(!is_blank(*p)) digits[k++] = *p;
-        digits[k] = '\0';
-        if(!nhs_number_valid(digits)) {
-            seterr(err, errlen, "%s: '%s' is not a valid NHS number (10 digits with a modulus 11 check digit)", name,
-                   s);
-            return KITH_EINVAL;
+        char digits[11];
+        nhs_number_problem p = nhs_number_parse(s, digits);
+        switch(nhs_number_policy_action(r->nhs_policy, p)) {
+        case NHS_NUMBER_KEEP_FLAGGED:
+        case NHS_NUMBER_USE:
+            r->nhs_unverified = p != NHS_NUMBER_OK; /* kept as written under the flag policy */
+            memcpy(s, digits, 11); /* ten digits were read from s: it only shrinks */
+            return KITH_OK;
+        case NHS_NUMBER_LEAVE_OUT: r->v[f] = NULL; return KITH_OK;
+        case NHS_NUMBER_REFUSE: break;
         }
-        memcpy(s, digits, k + 1); /* k <= len: the copy only shrinks */
-        return KITH_OK;
+        seterr(err, errlen, "%s: '%s' is not a valid NHS number: %s", name, s, nhs_number_problem_text(p));
+        return KITH_EINVAL;
     }
     case LIST: {
         const char *canon = list_find(d->list, s);
@@ -503,6 +506,7 @@ static kith_rc row_load(const cld_header *h, char **fields, size_t n, row *r, ch
         seterr(err, errlen, "the row has %zu fields; the header has %zu", n, h->ncols);
         return KITH_EINVAL;
     }
+    r->nhs_policy = h->nhs_policy;
     for(int f = 0; f < CLD_NFIELDS; f++) {
         if(h->col[f] < 0) continue;
         kith_rc rc = check_value(r, (cld_field)f, fields[h->col[f]], err, errlen);
@@ -669,7 +673,9 @@ static json_value *map_patient(const row *r, const char *id) {
     char system[128];
     snprintf(system, sizeof system, "%sId/la-person/%s", CLD_KITH_BASE, la);
     json_value *ids = array_of(identifier(system, r->v[CLD_LA_PERSON_UNIQUE_IDENTIFIER]));
-    if(r->v[CLD_NHS_NUMBER]) json_append(ids, identifier(CLD_NHS_NUMBER_SYSTEM, r->v[CLD_NHS_NUMBER]));
+    if(r->v[CLD_NHS_NUMBER]) /* an unverified number is kept, but not as an NHS number anything links on */
+        json_append(ids, identifier(r->nhs_unverified ? CLD_KITH_BASE "Id/unverified-nhs-number" : CLD_NHS_NUMBER_SYSTEM,
+                                    r->v[CLD_NHS_NUMBER]));
     json_set(p, "identifier", ids);
     if(r->v[CLD_GIVEN_NAME] || r->v[CLD_FAMILY_NAME]) {
         json_value *name = json_new_object();
@@ -829,7 +835,7 @@ kith_rc cld_row_map(const cld_header *h, char **fields, size_t n, cld_find_perso
     make_id(event_id, "cld", la, r.v[CLD_EVENT_REFERENCE]);
     snprintf(org_id, sizeof org_id, "la-%s", la);
     bool linked = false;
-    if(find && r.v[CLD_NHS_NUMBER] && find(ctx, r.v[CLD_NHS_NUMBER], found, sizeof found))
+    if(find && r.v[CLD_NHS_NUMBER] && !r.nhs_unverified && find(ctx, r.v[CLD_NHS_NUMBER], found, sizeof found))
         linked = found[0] && strcmp(found, own_id) != 0;
     const char *patient = linked ? found : own_id;
     json_value **res = xcalloc(2, sizeof *res);

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "base/buf.h"
+#include "base/nhs_number.h"
 #include "base/rc.h"
 #include "json/json.h"
 
@@ -77,6 +78,8 @@ bool cld_field_required(cld_field f);
 typedef struct cld_header {
     int col[CLD_NFIELDS]; /* field -> CSV column index, -1 when the file lacks it */
     size_t ncols;         /* columns in the header: every row must have this many */
+    nhs_number_policy nhs_policy; /* NHS numbers that fail the check: refused (default) or kept,
+                                     flagged as unverified and never linked on (set by the caller) */
 } cld_header;
 
 /*

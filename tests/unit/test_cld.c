@@ -313,6 +313,37 @@ Test(cld_map, links_to_a_person_already_held) {
     free_res(res, n);
 }
 
+Test(cld_map, nhs_numbers_are_read_in_any_usual_layout) {
+    size_t n = 0;
+    json_value **res = map_ok("E08000035,P009,401-023-2137,,,,,,,,,,,,,,Service,S9,2024-01-01,2024-03-31,"
+                              "Service ended as planned,,,,,,,,,,", &n);
+    cr_assert_eq(n, 1, "hyphens read: linked to the person held");
+    cr_assert_str_eq(str_at(res[0], "patient.reference"), "Patient/gp-held-1");
+    free_res(res, n);
+}
+
+Test(cld_map, a_legacy_number_failing_its_check_is_kept_unverified_under_the_flag_policy) {
+    cld_header h = header();
+    h.nhs_policy = NHS_POLICY_FLAG;
+    size_t n = 0, nres = 0;
+    /* 4010232138: the held person's number with a wrong check digit */
+    char **f = split_ok("E08000035,P010,401 023 2138,,,,,,,,,,,,,,Service,S10,2024-01-01,,,,,,,,,,,,", &n);
+    json_value **res = NULL;
+    char err[512] = "";
+    cr_assert_eq(cld_row_map(&h, f, n, find_held, NULL, &res, &nres, err, sizeof err), KITH_OK, "%s", err);
+    free(f);
+    cr_assert_eq(nres, 2, "a Patient of its own: never linked on an unverified number");
+    cr_assert_str_eq(str_at(res[0], "identifier.1.system"), CLD_KITH_BASE "Id/unverified-nhs-number");
+    cr_assert_str_eq(str_at(res[0], "identifier.1.value"), "4010232138");
+    free_res(res, nres);
+    /* the default policy refuses it */
+    h.nhs_policy = NHS_POLICY_REJECT;
+    f = split_ok("E08000035,P010,401 023 2138,,,,,,,,,,,,,,Service,S10,2024-01-01,,,,,,,,,,,,", &n);
+    cr_assert_eq(cld_row_map(&h, f, n, find_held, NULL, &res, &nres, err, sizeof err), KITH_EINVAL);
+    cr_assert(strstr(err, "check digit") != NULL, "%s", err);
+    free(f);
+}
+
 Test(cld_map, long_references_fall_back_to_a_hash) {
     char line[512];
     snprintf(line, sizeof line, PERSON_NO_NHS "Review,%s,2024-05-01,,,,,,Planned,,,,,,",
@@ -357,6 +388,10 @@ Test(cld_map, bad_rows_name_the_column_and_value) {
         {PERSON "Review,X1,2024-04-02,,,,,,Planned,,,,,", "the row has 30 fields; the header has 31"},
         {"E08000035,P1,9434765918,,,,,,,,,,,,,,Review,X1,2024-04-02,,,,,,,,,,,,",
          "NHS_Number: '9434765918' is not a valid NHS number"},
+        {"E08000035,P1,0000000000,,,,,,,,,,,,,,Review,X1,2024-04-02,,,,,,,,,,,,",
+         "NHS_Number: '0000000000' is not a valid NHS number: "},
+        {"E08000035,P1,94 347 659 19,,,,,,,,,,,,,,Review,X1,2024-04-02,,,,,,,,,,,,",
+         "NHS_Number: '94 347 659 19' is not a valid NHS number: "},
         {"E08000035,P1,,,,,Woman,,,,,,,,,,Review,X1,2024-04-02,,,,,,,,,,,,", "Gender: 'Woman' is not one of"},
         {"E08000035,P1,,,,,,I,,,,,,,,,Review,X1,2024-04-02,,,,,,,,,,,,", "Ethnicity: 'I' is not one of"},
         {"E08000035,P1,,,,,,,SW1A1AAA,,,,,,,,Review,X1,2024-04-02,,,,,,,,,,,,", "Postcode: 'SW1A1AAA' is not"},
