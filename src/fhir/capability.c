@@ -76,6 +76,7 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                           "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export\"},"
                           "{\"name\":\"everything\",\"definition\":"
                           "\"http://hl7.org/fhir/OperationDefinition/Patient-everything\"},"
+                          "{\"name\":\"match\",\"definition\":\"http://hl7.org/fhir/OperationDefinition/Patient-match\"},"
                           "{\"name\":\"care-team\",\"definition\":\"" KITH_OP "Patient-care-team\"}]");
         else if(strcmp(t, "Group") == 0)
             buf_puts(out, ",\"operation\":[{\"name\":\"export\",\"definition\":"
