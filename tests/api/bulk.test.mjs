@@ -525,7 +525,7 @@ describe('Patient $everything', () => {
     const strict = await api.get('/fhir/Patient/bk-p1/$everything?start=2020-01-01', { headers: { Prefer: 'handling=strict' } });
     assert.equal(strict.status, 400);
     assert.equal((await api.post('/fhir/Patient/bk-p1/$everything', {})).status, 405);
-    assert.equal((await api.get('/fhir/Patient/$match')).status, 501, 'other operations: 501');
+    assert.equal((await api.get('/fhir/Patient/$expunge')).status, 501, 'other operations: 501');
   });
 });
 
