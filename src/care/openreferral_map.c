@@ -522,25 +522,32 @@ static json_value *map_schedules(const json_value *hs, const char *hs_id, const 
     return out;
 }
 
+/* Append one ORUK service area, its id made from the service and `part` ("postcode-district/KH1"). */
+static void add_area(json_value *out, const char *hs_id, const char *svc, const char *part, const char *name,
+                     const char *description) {
+    char id[ORUK_UUID_LEN];
+    part_id("HealthcareService", hs_id, part, id);
+    json_value *a = json_new_object();
+    oruk_put_str(a, "id", id);
+    oruk_put_str(a, "service_id", svc);
+    oruk_put_str(a, "name", name);
+    oruk_put_str(a, "service_area", name);
+    oruk_put_str(a, "description", description);
+    json_append(out, a);
+}
+
 /* ORUK service areas: Kith's postcode districts, then coverageArea Locations. Caller frees. */
 static json_value *map_service_areas(store_conn *c, const json_value *hs, const char *hs_id, const char *svc) {
     json_value *out = json_new_array();
     const json_value *exts = json_get(hs, "extension");
-    char id[ORUK_UUID_LEN];
+    buf part = BUF_INIT;
     for(size_t i = 0; i < json_array_len(exts); i++) {
         const json_value *x = json_array_at(exts, i);
         const char *u = oruk_str_of(x, "url"), *v = oruk_str_of(x, "valueString");
         if(!u || strcmp(u, ORUK_EXT_DISTRICT) != 0 || !v) continue;
-        buf where = BUF_INIT;
-        buf_printf(&where, "postcode-district/%s", v);
-        part_id("HealthcareService", hs_id, buf_str(&where), id);
-        buf_free(&where);
-        json_value *a = json_new_object();
-        oruk_put_str(a, "id", id);
-        oruk_put_str(a, "service_id", svc);
-        oruk_put_str(a, "name", v);
-        oruk_put_str(a, "service_area", v);
-        json_append(out, a);
+        buf_reset(&part);
+        buf_printf(&part, "postcode-district/%s", v);
+        add_area(out, hs_id, svc, buf_str(&part), v, NULL);
     }
     const json_value *areas = json_get(hs, "coverageArea");
     for(size_t i = 0; i < json_array_len(areas); i++) {
@@ -549,19 +556,12 @@ static json_value *map_service_areas(store_conn *c, const json_value *hs, const 
         json_value *loc = oruk_read_json(c, "Location", loc_id);
         const char *name = oruk_str_of(loc, "name");
         if(!name) name = oruk_str_of(json_array_at(areas, i), "display");
-        buf where = BUF_INIT;
-        buf_printf(&where, "coverageArea/%s", loc_id);
-        part_id("HealthcareService", hs_id, buf_str(&where), id);
-        buf_free(&where);
-        json_value *a = json_new_object();
-        oruk_put_str(a, "id", id);
-        oruk_put_str(a, "service_id", svc);
-        oruk_put_str(a, "name", name);
-        oruk_put_str(a, "service_area", name);
-        oruk_put_str(a, "description", oruk_str_of(loc, "description"));
-        json_append(out, a);
+        buf_reset(&part);
+        buf_printf(&part, "coverageArea/%s", loc_id);
+        add_area(out, hs_id, svc, buf_str(&part), name, oruk_str_of(loc, "description"));
         json_free(loc);
     }
+    buf_free(&part);
     return out;
 }
 
