@@ -13,6 +13,7 @@
  * comparable.
  */
 import { createWriteStream } from 'node:fs';
+import { makeRng } from './rng.mjs';
 
 const N = Number(process.argv[2] ?? 100000);
 if (!Number.isInteger(N) || N < 1) {
@@ -21,17 +22,7 @@ if (!Number.isInteger(N) || N < 1) {
 }
 const WIDTH = Math.max(6, String(N).length);
 
-/* mulberry32: small, fast, deterministic. */
-let seed = 0x6b697468;
-function rnd() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)];
-const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+const { rnd, pick, int } = makeRng(0x6b697468);
 const pad = (n, w) => String(n).padStart(w, '0');
 
 const FAMILY = ['Smith', 'Jones', 'Taylor', 'Brown', 'Williams', 'Wilson', 'Johnson', 'Davies', 'Patel', 'Robinson',

@@ -42,6 +42,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeRng } from '../rng.mjs';
 
 const args = process.argv.slice(2);
 function opt(name, dflt) {
@@ -62,17 +63,7 @@ const EXT = SYS + 'StructureDefinition/';
 const CS = SYS + 'CodeSystem/';
 const LA = 'la-E06000999';
 
-/* mulberry32: small, fast, deterministic. */
-let seed = 0x6b697468 ^ N;
-function rnd() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)];
-const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+const { rnd, pick, int } = makeRng(0x6b697468 ^ N);
 const pad = (n, w) => String(n).padStart(w, '0');
 const instant = (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const ref = (reference, display) => (display ? { reference, display } : { reference });

@@ -24,6 +24,7 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { makeRng } from '../rng.mjs';
 
 const [mode, base, path0, ...rest] = process.argv.slice(2);
 const argv = mode === 'refer' ? [path0, ...rest].filter((x) => x !== undefined) : rest;
@@ -54,16 +55,7 @@ if (mode === 'refer') {
   }
 }
 
-/* mulberry32, seeded so runs refer the same people */
-let seed = 0x72656672;
-function rnd() {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = seed;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
-const pick = (a) => a[Math.floor(rnd() * a.length)];
+const { rnd, pick } = makeRng(0x72656672);
 const REASONS = ['Reduced mobility at home', 'Wound care after a fall', 'Carer breakdown', 'Memory concerns',
   'Frailty review after admission', 'Low mood and isolation', 'Support to live independently'];
 
