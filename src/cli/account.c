@@ -86,42 +86,6 @@ static int64_t parse_duration(const char *s) {
     return v * mul;
 }
 
-typedef struct session {
-    store *st;
-    store_conn *c;
-} session;
-
-static int open_db(const char *db, session *s, const char *cmd) {
-    char err[512];
-    store_options so = {.durable_full = true};
-    if(auth_init()) {
-        fprintf(stderr, "kith %s: cannot initialise libsodium\n", cmd);
-        return CLI_EXIT_FAILED;
-    }
-    if(store_open(cli_setting(db, "KITH_DB", "kith.db"), &so, &s->st, err, sizeof err)) {
-        fprintf(stderr, "kith %s: %s\n", cmd, err);
-        return CLI_EXIT_FAILED;
-    }
-    s->c = store_conn_for_thread(s->st);
-    return s->c ? CLI_EXIT_OK : CLI_EXIT_FAILED;
-}
-
-/* The operator at the terminal, as the audit log's agent. */
-static auth_principal operator_principal(void) {
-    auth_principal p = {0};
-    snprintf(p.kind, sizeof p.kind, "user");
-    const char *u = getenv("USER");
-    snprintf(p.name, sizeof p.name, "operator:%s", u && *u ? u : "unknown");
-    snprintf(p.role, sizeof p.role, "administrator");
-    return p;
-}
-
-static void audit_admin(store_conn *c, const char *subtype, char action, const char *what, const char *detail) {
-    auth_principal op = operator_principal();
-    audit_event ev = {.action = action, .subtype = subtype, .who = &op, .what = what, .detail = detail};
-    if(audit_write_now(c, &ev)) fprintf(stderr, "kith: warning: could not write the audit entry\n");
-}
-
 static int read_password(char *out, size_t n) {
     if(!fgets(out, (int)n, stdin)) return -1;
     size_t len = strlen(out);
@@ -197,8 +161,8 @@ int cli_user(int argc, char **argv) {
         fprintf(stderr, "kith user: --expires wants a duration such as 30m, 8h or 2d (at most a year)\n");
         return CLI_EXIT_USAGE;
     }
-    session s;
-    int code = open_db(db, &s, "user");
+    cli_session s;
+    int code = cli_open_db(db, &s, "user");
     if(code) return code;
     kith_rc rc = KITH_OK;
     if(strcmp(cmd, "add") == 0) {
@@ -216,7 +180,7 @@ int cli_user(int argc, char **argv) {
                            .practitioner = (char *)practitioner, .secret = hash, .created = (int64_t)time(NULL)};
         if(!rc) rc = store_account_put(s.c, &a);
         if(!rc) {
-            audit_admin(s.c, "user-add", 'C', username, role);
+            cli_audit_operator(s.c, "user-add", 'C', username, role);
             printf("Added user %s (%s at Organization/%s)\n", username, role, org);
         }
     } else if(strcmp(cmd, "disable") == 0) {
@@ -236,7 +200,7 @@ int cli_user(int argc, char **argv) {
             store_account_free(&a);
         }
         if(!rc) {
-            audit_admin(s.c, "user-disable", 'U', arg, NULL);
+            cli_audit_operator(s.c, "user-disable", 'U', arg, NULL);
             printf("Disabled user %s\n", arg);
         }
         /* nobody's referrals wait on a leaver: their open Tasks go to their team's duty owner */
@@ -265,7 +229,7 @@ int cli_user(int argc, char **argv) {
             rc = auth_token_issue(s.c, "user", arg, scopes, ttl, token);
             store_account_free(&a);
             if(!rc) {
-                audit_admin(s.c, "token-issue", 'E', arg, expires);
+                cli_audit_operator(s.c, "token-issue", 'E', arg, expires);
                 printf("%s\n", token);
             }
         }
@@ -348,8 +312,8 @@ int cli_client(int argc, char **argv) {
         }
         pem = strdup(chunk);
     }
-    session s;
-    int code = open_db(db, &s, "client");
+    cli_session s;
+    int code = cli_open_db(db, &s, "client");
     if(code) {
         free(pem);
         return code;
@@ -360,7 +324,7 @@ int cli_client(int argc, char **argv) {
                            .public_key = pem, .created = (int64_t)time(NULL)};
         rc = store_account_put(s.c, &a);
         if(!rc) {
-            audit_admin(s.c, "client-add", 'C', name, scopes);
+            cli_audit_operator(s.c, "client-add", 'C', name, scopes);
             printf("Added client %s (%s) with scopes %s\n", name, purpose, scopes);
         }
     } else if(strcmp(cmd, "list") == 0) {
@@ -392,7 +356,7 @@ int cli_client(int argc, char **argv) {
             rc = auth_token_issue(s.c, "client", name, grant, ttl, token);
             store_account_free(&a);
             if(!rc) {
-                audit_admin(s.c, "token-issue", 'E', name, expires);
+                cli_audit_operator(s.c, "token-issue", 'E', name, expires);
                 printf("%s\n", token);
             }
         }
@@ -432,8 +396,8 @@ int cli_audit(int argc, char **argv) {
         fprintf(stderr, "kith audit: say verify, or report PATIENT_ID\n\n%s", AUDIT_USAGE);
         return CLI_EXIT_USAGE;
     }
-    session s;
-    int code = open_db(db, &s, "audit");
+    cli_session s;
+    int code = cli_open_db(db, &s, "audit");
     if(code) return code;
     if(strcmp(cmd, "verify") == 0) {
         int64_t checked = 0, broken = 0;
@@ -457,7 +421,7 @@ int cli_audit(int argc, char **argv) {
             fprintf(stderr, "kith audit report: %s\n", kith_rc_name(rc));
             code = CLI_EXIT_FAILED;
         } else {
-            audit_admin(s.c, "access-report", 'R', NULL, patient);
+            cli_audit_operator(s.c, "access-report", 'R', NULL, patient);
         }
     }
     store_close(s.st);

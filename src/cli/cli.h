@@ -21,6 +21,20 @@ int cli_exit_code(kith_rc rc);
 /* Setting from flag, else environment variable, else default. Borrowed. */
 const char *cli_setting(const char *flag_value, const char *env_name, const char *dflt);
 
+/* A database opened by a command: the store and this thread's connection. */
+typedef struct cli_session {
+    store *st;
+    store_conn *c;
+} cli_session;
+/* Open --db (else KITH_DB, else kith.db) for command cmd; prints why not.
+ * Returns CLI_EXIT_OK or CLI_EXIT_FAILED. Close with store_close(s->st). */
+int cli_open_db(const char *db, cli_session *s, const char *cmd);
+/* The operator at the terminal, as the audit log's agent. */
+struct auth_principal cli_operator(void);
+/* Write an audit entry for the operator's action at once (a warning on
+ * stderr when it cannot be written). */
+void cli_audit_operator(store_conn *c, const char *subtype, char action, const char *what, const char *detail);
+
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
@@ -30,6 +44,7 @@ int cli_synth(int argc, char **argv);
 int cli_user(int argc, char **argv);
 int cli_client(int argc, char **argv);
 int cli_audit(int argc, char **argv);
+int cli_link(int argc, char **argv);
 
 /* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on
  * the loader (cld_import.c). c is the loader's connection, used to find

@@ -21,6 +21,8 @@ static const char USAGE[] =
     "  reindex    rebuild the search index from the stored resources\n"
     "  fhirpath   evaluate a FHIRPath expression against a resource (JSON)\n"
     "  synth      generate a synthetic English place (people, care, social care)\n"
+    "  link       find the same person in records without an NHS number\n"
+    "             (probabilistic record linkage); explain and undo links\n"
     "  user       add, disable and list users; issue a user's bearer token\n"
     "  client     register system clients and issue their tokens\n"
     "  audit      verify the audit log's hash chain; who has looked at a record\n"
@@ -69,6 +71,7 @@ int main(int argc, char **argv) {
     if(strcmp(argv[1], "user") == 0) return cli_user(argc - 1, argv + 1);
     if(strcmp(argv[1], "client") == 0) return cli_client(argc - 1, argv + 1);
     if(strcmp(argv[1], "audit") == 0) return cli_audit(argc - 1, argv + 1);
+    if(strcmp(argv[1], "link") == 0) return cli_link(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
     if(strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     if(strcmp(argv[1], "reindex") == 0) return cli_reindex(argc - 1, argv + 1);
