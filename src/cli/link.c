@@ -558,8 +558,8 @@ static int run_db(const char *db, const link_options *o, bool dry_run, bool quie
                               .detail = detail};
             if(audit_write_now(s.c, &ev)) fprintf(stderr, "kith: warning: could not write the audit entry\n");
         }
-    printf("%s %ld link%s and %ld pair%s for review%s (%ld already decided before; %ld Patients with an NHS number "
-           "not on either side).\n",
+    printf("%s %ld link%s and %ld pair%s for review%s (%ld pairs decided before; %ld Patients already linked or "
+           "with a number that fails its check were left out).\n",
            dry_run ? "Would write" : "Wrote", linked, linked == 1 ? "" : "s", review, review == 1 ? "" : "s",
            dry_run ? " (dry run: nothing written)" : "", known, d.skipped);
 done:
@@ -572,63 +572,65 @@ done:
 
 /* ---- review, explain, accept, undo --------------------------------------------------- */
 
+static json_value *ext_find(const json_value *l, const char *url);
+
 static const char *linkage_status(const json_value *l) {
-    json_value *ext = json_get(l, "extension");
-    for(size_t i = 0; i < json_array_len(ext); i++) {
-        json_value *e = json_array_at(ext, i);
-        const char *u = json_string(json_get(e, "url"));
-        if(u && strcmp(u, EXT "link-status") == 0) return json_string(json_get(e, "valueCode"));
-    }
-    return "";
+    const char *s = json_string(json_get(ext_find(l, EXT "link-status"), "valueCode"));
+    return s ? s : "";
 }
 
 static void set_status(json_value *l, const char *status, const char *reason) {
-    json_value *ext = json_get(l, "extension");
-    for(size_t i = 0; i < json_array_len(ext); i++) {
-        json_value *e = json_array_at(ext, i);
-        const char *u = json_string(json_get(e, "url"));
-        if(u && strcmp(u, EXT "link-status") == 0) json_set(e, "valueCode", json_new_string(status));
-    }
+    json_value *ext = json_get(l, "extension"), *st = ext_find(l, EXT "link-status");
+    if(st) json_set(st, "valueCode", json_new_string(status));
     if(reason) json_append(ext, ext_value(EXT "link-decision-reason", "valueString", json_new_string(reason)));
     auth_principal op = cli_operator();
     json_append(ext, ext_value(EXT "link-decided-by", "valueString", json_new_string(op.name)));
     json_set(l, "active", json_new_bool(strcmp(status, "linked") == 0));
 }
 
+/* The Linkage's extension url (first), or NULL. Borrowed. */
+static json_value *ext_find(const json_value *l, const char *url) {
+    json_value *ext = json_get(l, "extension");
+    for(size_t i = 0; i < json_array_len(ext); i++) {
+        const char *u = json_string(json_get(json_array_at(ext, i), "url"));
+        if(u && strcmp(u, url) == 0) return json_array_at(ext, i);
+    }
+    return NULL;
+}
+
+static const char *number_of(const json_value *l, const char *url) {
+    const char *t = json_number_text(json_get(ext_find(l, url), "valueDecimal"));
+    return t ? t : "?";
+}
+
 static void print_explanation(const json_value *l) {
     const char *left, *right;
     linkage_items(l, &left, &right);
-    printf("Linkage/%s: Patient/%s (NHS record) and Patient/%s — %s\n", json_string(json_get(l, "id")),
+    printf("Linkage/%s: Patient/%s (NHS record) and Patient/%s: %s\n", json_string(json_get(l, "id")),
            left ? left : "?", right ? right : "?", linkage_status(l));
+    printf("  %-11s %-34s %8s\n", "prior", "(before looking at any field)", number_of(l, EXT "link-prior-weight"));
     json_value *ext = json_get(l, "extension");
     for(size_t i = 0; i < json_array_len(ext); i++) {
         json_value *e = json_array_at(ext, i);
         const char *u = json_string(json_get(e, "url"));
-        if(!u) continue;
-        if(strcmp(u, EXT "link-prior-weight") == 0)
-            printf("  %-11s %-34s %8s\n", "prior", "(before looking at any field)",
-                   json_number_text(json_get(e, "valueDecimal")));
-        else if(strcmp(u, EXT "link-field") == 0) {
-            const char *f = "", *lv = "", *w = "";
-            json_value *sub = json_get(e, "extension");
-            for(size_t k = 0; k < json_array_len(sub); k++) {
-                json_value *x = json_array_at(sub, k);
-                const char *su = json_string(json_get(x, "url"));
-                if(!su) continue;
-                if(strcmp(su, "field") == 0) f = json_string(json_get(x, "valueCode"));
-                if(strcmp(su, "level") == 0) lv = json_string(json_get(x, "valueString"));
-                if(strcmp(su, "weight") == 0) w = json_number_text(json_get(x, "valueDecimal"));
-            }
-            printf("  %-11s %-34s %8s\n", f ? f : "", lv ? lv : "", w ? w : "");
-        } else if(strcmp(u, EXT "link-weight") == 0)
-            printf("  %-11s %-34s %8s\n", "total", "(bits)", json_number_text(json_get(e, "valueDecimal")));
-        else if(strcmp(u, EXT "link-probability") == 0)
-            printf("  probability %s\n", json_number_text(json_get(e, "valueDecimal")));
-        else if(strcmp(u, EXT "link-decision-reason") == 0)
-            printf("  reason: %s\n", json_string(json_get(e, "valueString")));
-        else if(strcmp(u, EXT "link-decided-by") == 0)
-            printf("  decided by: %s\n", json_string(json_get(e, "valueString")));
+        if(!u || strcmp(u, EXT "link-field") != 0) continue;
+        const char *f = NULL, *lv = NULL, *w = NULL;
+        json_value *sub = json_get(e, "extension");
+        for(size_t k = 0; k < json_array_len(sub); k++) {
+            json_value *x = json_array_at(sub, k);
+            const char *su = json_string(json_get(x, "url"));
+            if(!su) continue;
+            if(strcmp(su, "field") == 0) f = json_string(json_get(x, "valueCode"));
+            if(strcmp(su, "level") == 0) lv = json_string(json_get(x, "valueString"));
+            if(strcmp(su, "weight") == 0) w = json_number_text(json_get(x, "valueDecimal"));
+        }
+        printf("  %-11s %-34s %8s\n", f ? f : "", lv ? lv : "", w ? w : "");
     }
+    printf("  %-11s %-34s %8s  probability %s\n", "total", "(bits)", number_of(l, EXT "link-weight"),
+           number_of(l, EXT "link-probability"));
+    const char *reason = json_string(json_get(ext_find(l, EXT "link-decision-reason"), "valueString"));
+    const char *by = json_string(json_get(ext_find(l, EXT "link-decided-by"), "valueString"));
+    if(by) printf("  decided by %s%s%s\n", by, reason ? ": " : "", reason ? reason : "");
 }
 
 typedef struct review_list {
@@ -645,13 +647,7 @@ static int print_review(void *ctx, const store_resource *r) {
     if(strcmp(linkage_status(l), "review") == 0) {
         const char *left, *right;
         linkage_items(l, &left, &right);
-        const char *p = "";
-        json_value *ext = json_get(l, "extension");
-        for(size_t i = 0; i < json_array_len(ext); i++) {
-            const char *u = json_string(json_get(json_array_at(ext, i), "url"));
-            if(u && strcmp(u, EXT "link-probability") == 0)
-                p = json_number_text(json_get(json_array_at(ext, i), "valueDecimal"));
-        }
+        const char *p = number_of(l, EXT "link-probability");
         printf("%-36s  %-24s %-24s %s\n", r->id, left ? left : "?", right ? right : "?", p ? p : "");
         rl->n++;
     }
