@@ -35,7 +35,6 @@
 #define CHUNK 512      /* right records a worker takes at a time */
 #define NPATTERNS 7776 /* 6^5: five fields, levels 0-4 or null */
 #define PROB_FLOOR 1e-6
-#define EM_PSEUDO 1.0  /* pseudo-count per level in the M-step */
 
 const char *const link_field_name[LINK_NFIELDS] = {"given", "family", "birth_date", "sex", "postcode"};
 const int link_field_levels[LINK_NFIELDS] = {5, 5, 4, 2, 4};
@@ -552,6 +551,24 @@ static uint64_t splitmix(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* What Kith assumes before seeing the data (levels as in LEVEL_NAME, level 0
+ * first): m for the same person's two records, u for two people of an
+ * English town. They start EM and act as a prior worth PRIOR_PAIRS pairs
+ * (m) and PRIOR_SAMPLE random pairs (u): with millions of pairs the data
+ * decide; with a handful the answer stays sensible. */
+#define PRIOR_PAIRS 10.0
+#define PRIOR_SAMPLE 200.0
+static const double M_PRIOR[LINK_NFIELDS][LINK_MAX_LEVELS] = {
+    {0.03, 0.03, 0.04, 0.05, 0.85}, {0.02, 0.02, 0.03, 0.08, 0.85}, {0.02, 0.06, 0.02, 0.90},
+    {0.02, 0.98},                   {0.12, 0.05, 0.03, 0.80},
+};
+static const double U_PRIOR[LINK_NFIELDS][LINK_MAX_LEVELS] = {
+    {0.970, 0.012, 0.002, 0.002, 0.014}, {0.978, 0.010, 0.003, 0.002, 0.007}, {0.99695, 0.003, 0.00001, 0.00004},
+    {0.5, 0.5},                          {0.9449, 0.05, 0.005, 0.0001},
+};
+
+static void m_start(double m[LINK_NFIELDS][LINK_MAX_LEVELS]) { memcpy(m, M_PRIOR, sizeof M_PRIOR); }
+
 /* u from random pairs (all pairs when there are fewer than asked for). */
 static void estimate_u(const link_job *j, const link_options *o, link_model *m) {
     int64_t count[LINK_NFIELDS][LINK_MAX_LEVELS] = {{0}};
@@ -572,30 +589,18 @@ static void estimate_u(const link_job *j, const link_options *o, link_model *m) 
     for(int f = 0; f < LINK_NFIELDS; f++) {
         int64_t total = 0;
         for(int l = 0; l < link_field_levels[f]; l++) total += count[f][l];
-        for(int l = 0; l < link_field_levels[f]; l++) {
-            double u = total ? (double)count[f][l] / (double)total : 0;
-            /* a level random pairs never reached is rarer than one in the sample */
-            double floor = total ? 0.5 / (double)total : PROB_FLOOR;
-            m->u[f][l] = u < floor ? floor : u;
-        }
+        for(int l = 0; l < link_field_levels[f]; l++) /* a level random pairs never reached keeps the prior's share */
+            m->u[f][l] = ((double)count[f][l] + PRIOR_SAMPLE * U_PRIOR[f][l]) / ((double)total + PRIOR_SAMPLE);
     }
 }
 
-/* Starting m: most weight on the closest level. */
-static void m_start(double m[LINK_NFIELDS][LINK_MAX_LEVELS]) {
-    for(int f = 0; f < LINK_NFIELDS; f++) {
-        int n = link_field_levels[f];
-        double rest = 0.1;
-        for(int l = 0; l < n - 1; l++) m[f][l] = rest / (n - 1);
-        m[f][n - 1] = 0.9;
-    }
-}
 
 /* EM over the tallied patterns of one training session; fields in fixed
  * (the rule's own) are left out. Updates m, u_em and returns lambda. */
 static double em(const int64_t *tally, const bool fixed[LINK_NFIELDS], const link_options *o,
                  double m[LINK_NFIELDS][LINK_MAX_LEVELS], double u[LINK_NFIELDS][LINK_MAX_LEVELS], int *iterations) {
-    double lambda = 0.05;
+    double lambda = 0.05, u_prior[LINK_NFIELDS][LINK_MAX_LEVELS];
+    memcpy(u_prior, u, sizeof u_prior);
     int64_t total = 0;
     for(int p = 0; p < NPATTERNS; p++) total += tally[p];
     if(!total) return 0;
@@ -626,11 +631,9 @@ static double em(const int64_t *tally, const bool fixed[LINK_NFIELDS], const lin
             if(fixed[f]) continue;
             double sm = 0, su = 0;
             for(int l = 0; l < link_field_levels[f]; l++) sm += mc[f][l], su += uc[f][l];
-            int nl = link_field_levels[f];
-            for(int l = 0; l < nl && sm > 0 && su > 0; l++) {
-                /* one pseudo-pair per level keeps a level the sample never
-                 * showed from counting as impossible */
-                double nm = (mc[f][l] + EM_PSEUDO) / (sm + EM_PSEUDO * nl), nu = (uc[f][l] + EM_PSEUDO) / (su + EM_PSEUDO * nl);
+            for(int l = 0; l < link_field_levels[f]; l++) {
+                double nm = (mc[f][l] + PRIOR_PAIRS * M_PRIOR[f][l]) / (sm + PRIOR_PAIRS),
+                       nu = (uc[f][l] + PRIOR_PAIRS * u_prior[f][l]) / (su + PRIOR_PAIRS);
                 nm = nm < PROB_FLOOR ? PROB_FLOOR : nm;
                 nu = nu < PROB_FLOOR ? PROB_FLOOR : nu;
                 if(fabs(nm - m[f][l]) > change) change = fabs(nm - m[f][l]);
