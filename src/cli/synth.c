@@ -4,7 +4,9 @@
  * both. Loading goes through the bulk write path (loader.c) that `kith
  * import` uses: health records as FHIR, then the council's social care
  * extract through the CLD import, so the social care records in the database
- * are exactly what importing the generated CLD file gives.
+ * are exactly what importing the generated CLD file gives. With --identities
+ * it writes only three CSV files of names, birth dates and postcodes, and who
+ * is who, for testing record linkage.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +25,7 @@
 
 static const char USAGE[] =
     "Usage: kith synth --people N [--seed S] (--db PATH | --out DIR) [OPTIONS]\n"
+    "       kith synth --identities N --out DIR [--seed S] [--matched F]\n"
     "\n"
     "Generate a synthetic English place: a local health and social care system and\n"
     "its residents, with their health and their use of services over a period. The\n"
@@ -57,8 +60,21 @@ static const char USAGE[] =
     "coefficients, the programme, who every person and CLD row really is) is written\n"
     "beside the data. docs/synthetic-place.md describes the model in full.\n"
     "\n"
+    "Identities only (--identities), to test record linkage: three CSV files and\n"
+    "nothing else, no FHIR and no database. people.csv: the GP practices' records of\n"
+    "N people (id,given,family,birth_date,sex,postcode; ids pat-1, pat-2, ...).\n"
+    "council.csv: N council social care records with the same columns, ids LA...,\n"
+    "no NHS numbers, in random order. A share F of them are copies of GP records,\n"
+    "chosen at random, written down as the place's council records without an NHS\n"
+    "number are (a nickname, a typo in the family name, day and month swapped, the\n"
+    "wrong year, an old postcode or none; some copies come out without an error);\n"
+    "the rest are people with no GP record there, written down the same way.\n"
+    "truth-identities.csv: council_id,patient_id,errors for every council record,\n"
+    "patient_id empty when it has no GP record. The people come from the same\n"
+    "generator as a place's, and the same seed gives the same files.\n"
+    "\n"
     "Options:\n"
-    "  --people N              residents at the start (1 to 909091)\n"
+    "  --people N              residents at the start (1 to 909090)\n"
     "  --seed S                random seed (default 1)\n"
     "  --db PATH               load into this SQLite database [KITH_DB]; the CLD and\n"
     "                          ground-truth files go to PATH.synth/ unless --out is given\n"
@@ -68,6 +84,11 @@ static const char USAGE[] =
     "  --years Y               length of the period in years (default 3)\n"
     "  --programme-start DATE  when the programme starts (default a year after --start)\n"
     "  --programme-effect F    relative drop in admission hazard after an MDT (default 0.12)\n"
+    "  --identities N          identities only: N GP records and N council records\n"
+    "                          (1 to 5000000) into --out DIR; goes with --seed,\n"
+    "                          --matched and --quiet, and no other option\n"
+    "  --matched F             with --identities: the share of council records that\n"
+    "                          are copies of GP records, 0 to 1 (default 0.5)\n"
     "  --quiet                 no progress bar\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -81,11 +102,12 @@ typedef struct synth_out {
     FILE *type_file[MAX_TYPES];
     char type_name[MAX_TYPES][40];
     int ntypes;
-    FILE *cld, *truth_people, *truth_cld;
+    FILE *csv[SYNTH_ID_TRUTH + 1]; /* by stream: the CSV files (NULL for the others) */
     char *truth_model;      /* the ground-truth JSON, written at the end */
     size_t truth_model_len;
     loader *l;              /* NULL: not loading into a database */
     bool show_progress;
+    const char *unit;       /* what the progress bar counts: "people" or "records" */
     uint64_t t0;
     int failed;
 } synth_out;
@@ -99,6 +121,24 @@ static FILE *open_in(const char *dir, const char *name, int *failed) {
         *failed = 1;
     }
     return f;
+}
+
+/* The CSV file of each stream, in each mode (NULL: not written). */
+static const char *const PLACE_CSV[SYNTH_ID_TRUTH + 1] = {
+    [SYNTH_CLD] = "cld.csv", [SYNTH_TRUTH_PEOPLE] = "truth-people.csv", [SYNTH_TRUTH_CLD] = "truth-cld.csv"};
+static const char *const IDENTITY_CSV[SYNTH_ID_TRUTH + 1] = {
+    [SYNTH_ID_PEOPLE] = "people.csv", [SYNTH_ID_COUNCIL] = "council.csv", [SYNTH_ID_TRUTH] = "truth-identities.csv"};
+
+/* Open the CSV files names[] in dir; o->failed is set when one cannot be. */
+static void open_csv(synth_out *o, const char *dir, const char *const names[SYNTH_ID_TRUTH + 1]) {
+    for(int s = 0; s <= SYNTH_ID_TRUTH; s++)
+        if(names[s]) o->csv[s] = open_in(dir, names[s], &o->failed);
+}
+
+/* Close the CSV files; o->failed is set when one could not be written. */
+static void close_csv(synth_out *o) {
+    for(int s = 0; s <= SYNTH_ID_TRUTH; s++)
+        if(o->csv[s] && fclose(o->csv[s])) o->failed = 1;
 }
 
 static FILE *type_file(synth_out *o, const char *type) {
@@ -128,19 +168,18 @@ static int out_write(void *ctx, synth_stream s, const char *type, const char *te
             if(loader_failure(o->l)) o->failed = 1;
         }
         break;
-    case SYNTH_CLD:
-        if(put_line(o->cld, text, len)) o->failed = 1;
-        break;
-    case SYNTH_TRUTH_PEOPLE:
-        if(put_line(o->truth_people, text, len)) o->failed = 1;
-        break;
-    case SYNTH_TRUTH_CLD:
-        if(put_line(o->truth_cld, text, len)) o->failed = 1;
-        break;
     case SYNTH_TRUTH_MODEL:
         free(o->truth_model);
         o->truth_model = strndup(text, len);
         o->truth_model_len = len;
+        break;
+    case SYNTH_CLD:
+    case SYNTH_TRUTH_PEOPLE:
+    case SYNTH_TRUTH_CLD:
+    case SYNTH_ID_PEOPLE:
+    case SYNTH_ID_COUNCIL:
+    case SYNTH_ID_TRUTH:
+        if(put_line(o->csv[s], text, len)) o->failed = 1;
         break;
     }
     return o->failed;
@@ -155,7 +194,7 @@ static void out_progress(void *ctx, long done, long total) {
     char bar[64];
     for(int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
     bar[width] = '\0';
-    fprintf(stderr, "\r  [%s] %ld/%ld people  %.0f/s  ETA %.0f s   ", bar, done, total, rate,
+    fprintf(stderr, "\r  [%s] %ld/%ld %s  %.0f/s  ETA %.0f s   ", bar, done, total, o->unit, rate,
             rate > 0 ? (double)(total - done) / rate : 0.0);
     if(done == total) fputc('\n', stderr);
 }
@@ -181,6 +220,40 @@ static bool make_dir(const char *dir) {
     return false;
 }
 
+/* kith synth --identities: the three CSV files into dir. */
+static int run_identities(const synth_config *cfg, double matched, const char *dir, bool quiet) {
+    char err[512] = "";
+    if(synth_identities_check(cfg, matched, err, sizeof err)) {
+        fprintf(stderr, "kith synth: %s\n", err);
+        return CLI_EXIT_USAGE;
+    }
+    if(!make_dir(dir)) return CLI_EXIT_FAILED;
+    synth_out o = {.show_progress = !quiet && isatty(2), .unit = "records", .t0 = clock_mono_us()};
+    open_csv(&o, dir, IDENTITY_CSV);
+    if(o.failed) {
+        close_csv(&o);
+        return CLI_EXIT_FAILED;
+    }
+    if(!quiet)
+        fprintf(stderr, "Generating %ld GP and %ld council records (seed %llu, %g matched) into %s\n", cfg->people,
+                cfg->people, (unsigned long long)cfg->seed, matched, dir);
+    synth_sink sink = {.ctx = &o, .write = out_write, .progress = out_progress};
+    synth_identity_counts n;
+    kith_rc rc = synth_identities_run(cfg, matched, &sink, &n, err, sizeof err);
+    close_csv(&o);
+    if(rc == KITH_EINVAL) {
+        fprintf(stderr, "kith synth: %s\n", err);
+        return CLI_EXIT_USAGE;
+    }
+    double secs = (double)(clock_mono_us() - o.t0) / 1e6;
+    if(!quiet) {
+        printf("Wrote %ld GP records and %ld council records (%ld of them copies of GP records) in %.1f s\n",
+               n.people, n.council, n.matched, secs);
+        printf("Files in %s: people.csv, council.csv, truth-identities.csv\n", dir);
+    }
+    return rc || o.failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}
+
 int cli_synth(int argc, char **argv) {
     static const struct option opts[] = {
         {"people", required_argument, NULL, 'n'},
@@ -191,6 +264,8 @@ int cli_synth(int argc, char **argv) {
         {"years", required_argument, NULL, 'y'},
         {"programme-start", required_argument, NULL, 'P'},
         {"programme-effect", required_argument, NULL, 'E'},
+        {"identities", required_argument, NULL, 'I'},
+        {"matched", required_argument, NULL, 'M'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -198,7 +273,9 @@ int cli_synth(int argc, char **argv) {
     synth_config cfg;
     synth_config_default(&cfg);
     const char *db = NULL, *dir = NULL;
-    bool quiet = false, people_given = false, programme_given = false;
+    bool quiet = false, people_given = false, programme_given = false, identities_given = false, matched_given = false;
+    const char *place_option = NULL; /* the last option that makes a place, not identities */
+    double matched = 0.5;
     int ch;
     char *end;
     optind = 1;
@@ -208,28 +285,46 @@ int cli_synth(int argc, char **argv) {
             cfg.people = strtol(optarg, &end, 10);
             if(*end || end == optarg) return usage_error("--people wants a whole number, not '%s'", optarg);
             people_given = true;
+            place_option = "--people";
             break;
         case 's':
             cfg.seed = strtoull(optarg, &end, 10);
             if(*end || end == optarg) return usage_error("--seed wants a whole number, not '%s'", optarg);
             break;
-        case 'd': db = optarg; break;
+        case 'd':
+            db = optarg;
+            place_option = "--db";
+            break;
         case 'o': dir = optarg; break;
         case 'S':
             if(!parse_day(optarg, &cfg.start_day)) return usage_error("--start wants a date YYYY-MM-DD, not '%s'", optarg);
+            place_option = "--start";
             break;
         case 'y':
             cfg.years = (int)strtol(optarg, &end, 10);
             if(*end || end == optarg) return usage_error("--years wants a whole number, not '%s'", optarg);
+            place_option = "--years";
             break;
         case 'P':
             if(!parse_day(optarg, &cfg.programme_day))
                 return usage_error("--programme-start wants a date YYYY-MM-DD, not '%s'", optarg);
             programme_given = true;
+            place_option = "--programme-start";
             break;
         case 'E':
             cfg.programme_effect = strtod(optarg, &end);
             if(*end || end == optarg) return usage_error("--programme-effect wants a number such as 0.12, not '%s'", optarg);
+            place_option = "--programme-effect";
+            break;
+        case 'I':
+            cfg.people = strtol(optarg, &end, 10);
+            if(*end || end == optarg) return usage_error("--identities wants a whole number, not '%s'", optarg);
+            identities_given = true;
+            break;
+        case 'M':
+            matched = strtod(optarg, &end);
+            if(*end || end == optarg) return usage_error("--matched wants a share such as 0.5, not '%s'", optarg);
+            matched_given = true;
             break;
         case 'q': quiet = true; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
@@ -237,6 +332,13 @@ int cli_synth(int argc, char **argv) {
         }
     }
     if(optind < argc) return usage_error("unexpected argument '%s'", argv[optind]);
+    if(identities_given && people_given) return usage_error("--identities and --people make different things: say one%s", "");
+    if(identities_given) {
+        if(place_option) return usage_error("%s makes no sense with --identities, which writes identities only", place_option);
+        if(!dir) return usage_error("say where the files go: --out DIR%s", "");
+        return run_identities(&cfg, matched, dir, quiet);
+    }
+    if(matched_given) return usage_error("--matched goes with --identities%s", "");
     if(!people_given) return usage_error("say how many people with --people N%s", "");
     if(!db && !dir) db = getenv("KITH_DB") && *getenv("KITH_DB") ? getenv("KITH_DB") : NULL;
     if(!db && !dir) return usage_error("say where the place goes: --db PATH, --out DIR, or both%s", "");
@@ -251,14 +353,12 @@ int cli_synth(int argc, char **argv) {
         fprintf(stderr, "kith synth: %s\n", err);
         return CLI_EXIT_USAGE;
     }
-    synth_out o = {.dir = dir, .show_progress = !quiet && isatty(2), .t0 = clock_mono_us()};
+    synth_out o = {.dir = dir, .show_progress = !quiet && isatty(2), .unit = "people", .t0 = clock_mono_us()};
     char files_dir[4096];
     if(dir) snprintf(files_dir, sizeof files_dir, "%s", dir);
     else snprintf(files_dir, sizeof files_dir, "%s.synth", db);
     if(!make_dir(files_dir)) return CLI_EXIT_FAILED;
-    o.cld = open_in(files_dir, "cld.csv", &o.failed);
-    o.truth_people = open_in(files_dir, "truth-people.csv", &o.failed);
-    o.truth_cld = open_in(files_dir, "truth-cld.csv", &o.failed);
+    open_csv(&o, files_dir, PLACE_CSV);
     if(o.failed) return CLI_EXIT_FAILED;
 
     store *st = NULL;
@@ -286,9 +386,7 @@ int cli_synth(int argc, char **argv) {
     }
     for(int i = 0; i < o.ntypes; i++)
         if(o.type_file[i] && fclose(o.type_file[i])) o.failed = 1;
-    FILE *cf[3] = {o.cld, o.truth_people, o.truth_cld};
-    for(int i = 0; i < 3; i++)
-        if(cf[i] && fclose(cf[i])) o.failed = 1;
+    close_csv(&o);
     if(o.truth_model) {
         FILE *f = open_in(files_dir, "ground-truth.json", &o.failed);
         if(put_line(f, o.truth_model, o.truth_model_len)) o.failed = 1;

@@ -435,12 +435,13 @@ static const char *const CLD_HEADER =
     "Request_Route_of_Access,Assessment_Type,Eligible_Needs_Identified,Review_Reason,Service_Type,Service_Component,"
     "Delivery_Mechanism,Unit_Cost,Cost_Frequency_Unit_Type,Planned_Units_Per_Week";
 
-/* The council's copy of a person: for 15% it lacks the NHS number and has the
- * errors people make writing details down (decided once per person). */
-static void council_record(synth_gen *g, person *p) {
+/* The council's copy of a person: for 15% (for everyone when always_flawed)
+ * it lacks the NHS number and has the errors people make writing details down
+ * (decided once per person). */
+static void council_record(synth_gen *g, person *p, int always_flawed) {
     synth_rng r;
     synth_rng_seed(&r, g->cfg->seed ^ 0xC0C1Cull, (uint64_t)p->n);
-    p->record_flawed = synth_rng_chance(&r, 0.15);
+    p->record_flawed = synth_rng_chance(&r, 0.15) || always_flawed; /* drawn either way: the errors stay the same */
     snprintf(p->la_given, sizeof p->la_given, "%s", p->given);
     snprintf(p->la_family, sizeof p->la_family, "%s", p->family);
     synth_day(p->birth_day, p->la_dob);
@@ -494,10 +495,16 @@ static void council_record(synth_gen *g, person *p) {
     buf_free(&e);
 }
 
+/* The council's identifier for its kth person: LA and seven digits, distinct
+ * for k below 8,999,999 (7 has an inverse modulo 8,999,999). */
+static void la_person_id(long k, char out[16]) {
+    snprintf(out, 16, "LA%07ld", 1000000 + k * 7 % 8999999);
+}
+
 static void cld_row(synth_gen *g, person *p, cld_event *ev) {
     if(!p->la_id[0]) {
-        snprintf(p->la_id, sizeof p->la_id, "LA%07ld", 1000000 + p->n * 7 % 8999999);
-        council_record(g, p);
+        la_person_id(p->n, p->la_id);
+        council_record(g, p, 0);
     }
     snprintf(ev->ref, sizeof ev->ref, "%s-%ld", p->la_id, ++p->events);
     char start[11], end[11] = "", dod[11] = "", cost[16] = "", units[16] = "";
@@ -627,14 +634,16 @@ static void social_care_request(synth_gen *g, person *p, synth_rng *r, int64_t d
 
 /* ---- the life of one person --------------------------------------------- */
 
-static void person_make(synth_gen *g, person *p, synth_rng *r, long n) {
+/* Who person n is: the first draws from their stream r, the same whether or
+ * not their health and life follow (person_make). The NHS number is left
+ * empty when g has none for n. Returns the age drawn for the start of the
+ * period (whole years; the birth date is drawn within that year of age). */
+static int person_identity(synth_gen *g, person *p, synth_rng *r, long n) {
     const synth_config *c = g->cfg;
     memset(p, 0, sizeof *p);
     p->n = n;
     snprintf(p->id, sizeof p->id, "pat-%ld", n + 1);
-    char base[16];
-    snprintf(base, sizeof base, "%09u", g->nhs_base[n] % 1000000000u);
-    snprintf(p->nhs, sizeof p->nhs, "%s%d", base, nhs_number_check_digit(base));
+    if(n < g->nhs_count) synth_nhs_number(g->nhs_base[n], p->nhs);
     int band = (int)synth_rng_weighted(r, synth_age_share, 19);
     int age = band * 5 + (int)synth_rng_below(r, band == 18 ? 12 : 5);
     double female = age < 65 ? 0.50 : age < 75 ? 0.52 : age < 85 ? 0.55 : 0.63;
@@ -658,8 +667,16 @@ static void person_make(synth_gen *g, person *p, synth_rng *r, long n) {
     if(synth_rng_chance(r, 0.10)) /* moved house in the last few years */
         snprintf(p->old_postcode, sizeof p->old_postcode, "KH%u %u%c%c", 1 + synth_rng_below(r, 12),
                  1 + synth_rng_below(r, 9), 'A' + (char)synth_rng_below(r, 26), 'A' + (char)synth_rng_below(r, 26));
-    p->z = synth_rng_normal(r) + 0.35 * (5.5 - p->decile) / 4.5;
     p->death_day = NO_DAY;
+    return age;
+}
+
+/* Person n: who they are, their latent frailty and their conditions and
+ * medicines at the start. */
+static void person_make(synth_gen *g, person *p, synth_rng *r, long n) {
+    const synth_config *c = g->cfg;
+    int age = person_identity(g, p, r, n);
+    p->z = synth_rng_normal(r) + 0.35 * (5.5 - p->decile) / 4.5;
     p->last_discharge = NO_DAY;
     p->mdt_day = NO_DAY;
     for(int k = 0; k < SYNTH_NCONDITIONS; k++) {
@@ -966,8 +983,22 @@ void synth_config_default(synth_config *c) {
     c->programme_effect = 0.12;
 }
 
-/* Every valid NHS number in the 999 test range, shuffled by the seed. */
-static uint32_t *nhs_numbers(uint64_t seed, long *count) {
+/* Put v[0..n) in random order (Fisher-Yates, from the end). */
+static void shuffle(uint32_t *v, long n, synth_rng *r) {
+    for(long i = n - 1; i > 0; i--) {
+        uint32_t j = synth_rng_below(r, (uint32_t)(i + 1));
+        uint32_t t = v[i];
+        v[i] = v[j];
+        v[j] = t;
+    }
+}
+
+/* The list is every base with a check digit, shuffled, and then without the
+ * numbers nhs_number_parse refuses (only 9999999999, a placeholder): each is
+ * replaced by the last number of the list. Shuffling first and dropping after
+ * keeps every other person's number what it was before placeholders were
+ * dropped, and what it is for any size of place. */
+uint32_t *synth_nhs_numbers(uint64_t seed, long *count) {
     uint32_t *v = xmalloc(1000000 * sizeof *v);
     long n = 0;
     char d[16];
@@ -977,14 +1008,23 @@ static uint32_t *nhs_numbers(uint64_t seed, long *count) {
     }
     synth_rng r;
     synth_rng_seed(&r, seed, 0x999ull);
-    for(long i = n - 1; i > 0; i--) {
-        uint32_t j = synth_rng_below(&r, (uint32_t)(i + 1));
-        uint32_t t = v[i];
-        v[i] = v[j];
-        v[j] = t;
+    shuffle(v, n, &r);
+    char number[11];
+    for(long i = 0; i < n; i++) {
+        synth_nhs_number(v[i], number);
+        while(i < n && nhs_number_parse(number, NULL) != NHS_NUMBER_OK) {
+            v[i] = v[--n];
+            synth_nhs_number(v[i], number);
+        }
     }
     *count = n;
     return v;
+}
+
+void synth_nhs_number(uint32_t base, char out[11]) {
+    char nine[10];
+    snprintf(nine, sizeof nine, "%09u", base % 1000000000u);
+    snprintf(out, 11, "%s%d", nine, nhs_number_check_digit(nine));
 }
 
 static void write_model(synth_gen *g) {
@@ -1042,7 +1082,7 @@ kith_rc synth_config_check(const synth_config *c, char *err, size_t errlen) {
     if(c->people < 1 || c->people > SYNTH_MAX_PEOPLE) {
         snprintf(err, errlen,
                  "--people must be between 1 and %ld: the NHS number test range (999 000 0000 to 999 999 9999) holds "
-                 "only that many valid numbers, and synthetic people never get real ones",
+                 "only that many valid numbers that are not placeholders, and synthetic people never get real ones",
                  SYNTH_MAX_PEOPLE);
         return KITH_EINVAL;
     }
@@ -1057,12 +1097,19 @@ kith_rc synth_config_check(const synth_config *c, char *err, size_t errlen) {
     return KITH_OK;
 }
 
+/* Free what a run's writer state owns (not the config or the sink). */
+static void gen_free(synth_gen *g) {
+    free(g->nhs_base);
+    synth_place_free(&g->place);
+    buf_free(&g->b);
+    buf_free(&g->line);
+}
+
 kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *rates, char *err, size_t errlen) {
     kith_rc rc = synth_config_check(c, err, errlen);
     if(rc) return rc;
     synth_gen g = {.cfg = c, .sink = sink, .b = BUF_INIT, .line = BUF_INIT};
-    long available = 0;
-    g.nhs_base = nhs_numbers(c->seed, &available);
+    g.nhs_base = synth_nhs_numbers(c->seed, &g.nhs_count);
     rc = synth_place_build(&g);
     buf_puts(&g.line, CLD_HEADER);
     synth_emit_line(&g, SYNTH_CLD);
@@ -1092,9 +1139,108 @@ kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *ra
     if(!rc && !g.stopped) write_model(&g);
     if(!rc && g.stopped) rc = KITH_EIO;
     if(rates) *rates = g.rates;
-    free(g.nhs_base);
-    synth_place_free(&g.place);
-    buf_free(&g.b);
-    buf_free(&g.line);
+    gen_free(&g);
+    return rc;
+}
+
+/* ---- identities only (kith synth --identities) ----------------------------- */
+
+#define IDENTITY_HEADER "id,given,family,birth_date,sex,postcode"
+#define IDENTITY_STREAM 0x1DE17171E5ull /* choosing the council's copies: above any person's stream */
+
+kith_rc synth_identities_check(const synth_config *c, double matched, char *err, size_t errlen) {
+    if(c->people < 1 || c->people > SYNTH_MAX_IDENTITIES) {
+        snprintf(err, errlen, "--identities must be between 1 and %ld", SYNTH_MAX_IDENTITIES);
+        return KITH_EINVAL;
+    }
+    if(!(matched >= 0 && matched <= 1)) { /* NaN too */
+        snprintf(err, errlen, "--matched must be a share from 0 to 1");
+        return KITH_EINVAL;
+    }
+    return KITH_OK;
+}
+
+static int discard_write(void *ctx, synth_stream s, const char *type, const char *text, size_t len) {
+    (void)ctx, (void)s, (void)type, (void)text, (void)len;
+    return 0;
+}
+
+/* Person n's identity, from their own stream as in synth_run. */
+static void identity_of(synth_gen *g, person *p, long n) {
+    synth_rng r;
+    synth_rng_seed(&r, g->cfg->seed, (uint64_t)n + 1);
+    person_identity(g, p, &r, n);
+}
+
+/* One row of people.csv or council.csv. */
+static void identity_row(synth_gen *g, synth_stream s, const char *id, const char *given, const char *family,
+                         const char *birth, int sex, const char *postcode) {
+    const char *f[] = {id, given, family, birth, sex == SEX_MALE ? "male" : "female", postcode};
+    for(size_t i = 0; i < sizeof f / sizeof *f; i++) csv_field(&g->line, f[i], i == 0);
+    synth_emit_line(g, s);
+}
+
+/* Who the council's c->people records are, in the order they are written:
+ * person n below c->people is the copy of GP record pat-(n+1); from c->people
+ * up, someone with no GP record. The copies are round(share * people) GP
+ * records chosen at random. *matched gets how many. Caller frees. */
+static uint32_t *council_people(const synth_config *c, double share, long *matched) {
+    long people = c->people, m = lround(share * (double)people);
+    uint32_t *who = xmalloc((size_t)people * sizeof *who);
+    synth_rng r;
+    synth_rng_seed(&r, c->seed, IDENTITY_STREAM);
+    for(long i = 0; i < people; i++) who[i] = (uint32_t)i;
+    shuffle(who, people, &r);            /* the first m: a random choice of GP records */
+    for(long i = m; i < people; i++) who[i] = (uint32_t)(people + i - m);
+    shuffle(who, people, &r);            /* copies and others mixed */
+    *matched = m;
+    return who;
+}
+
+static void identities_progress(const synth_sink *sink, long done, long total) {
+    if(sink->progress && (done % 10000 == 0 || done == total)) sink->progress(sink->ctx, done, total);
+}
+
+kith_rc synth_identities_run(const synth_config *c, double matched, const synth_sink *sink,
+                             synth_identity_counts *counts, char *err, size_t errlen) {
+    kith_rc rc = synth_identities_check(c, matched, err, errlen);
+    if(rc) return rc;
+    static const synth_sink DISCARD = {.write = discard_write};
+    synth_gen g = {.cfg = c, .sink = &DISCARD, .b = BUF_INIT, .line = BUF_INIT};
+    synth_identity_counts k = {0};
+    rc = synth_place_build(&g); /* the practices and neighbourhoods people belong to; its FHIR goes nowhere */
+    g.sink = sink;
+    long people = c->people, total = 2 * people;
+    uint32_t *who = council_people(c, matched, &k.matched);
+    person *p = xcalloc(1, sizeof *p);
+    char birth[11];
+    buf_puts(&g.line, IDENTITY_HEADER);
+    synth_emit_line(&g, SYNTH_ID_PEOPLE);
+    for(long n = 0; n < people && !rc && !g.stopped; n++) {
+        identity_of(&g, p, n);
+        synth_day(p->birth_day, birth);
+        identity_row(&g, SYNTH_ID_PEOPLE, p->id, p->given, p->family, birth, p->sex, p->postcode);
+        identities_progress(sink, ++k.people, total);
+    }
+    buf_puts(&g.line, IDENTITY_HEADER);
+    synth_emit_line(&g, SYNTH_ID_COUNCIL);
+    buf_puts(&g.line, "council_id,patient_id,errors");
+    synth_emit_line(&g, SYNTH_ID_TRUTH);
+    for(long i = 0; i < people && !rc && !g.stopped; i++) {
+        identity_of(&g, p, who[i]);
+        council_record(&g, p, 1);
+        la_person_id(i, p->la_id);
+        identity_row(&g, SYNTH_ID_COUNCIL, p->la_id, p->la_given, p->la_family, p->la_dob, p->sex, p->la_postcode);
+        csv_field(&g.line, p->la_id, 1);
+        csv_field(&g.line, who[i] < people ? p->id : "", 0);
+        csv_field(&g.line, p->errors, 0);
+        synth_emit_line(&g, SYNTH_ID_TRUTH);
+        identities_progress(sink, people + ++k.council, total);
+    }
+    if(!rc && g.stopped) rc = KITH_EIO;
+    if(counts) *counts = k;
+    free(p);
+    free(who);
+    gen_free(&g);
     return rc;
 }

@@ -19,8 +19,11 @@
 
 #include "base/rc.h"
 
-/* The 999 range holds this many valid NHS numbers: the most people a place can have. */
-#define SYNTH_MAX_PEOPLE 909091L
+/* The 999 range holds this many NHS numbers that nhs_number_parse accepts (909,091 pass the
+ * check digit; 9999999999 is a placeholder): the most people a place can have. */
+#define SYNTH_MAX_PEOPLE 909090L
+/* The most people `kith synth --identities` makes: identities need no NHS numbers. */
+#define SYNTH_MAX_IDENTITIES 5000000L
 
 typedef struct synth_config {
     long people;              /* residents at the start */
@@ -39,7 +42,10 @@ typedef enum synth_stream {
     SYNTH_CLD,           /* one CLD CSV line (no newline); the first call is the header */
     SYNTH_TRUTH_PEOPLE,  /* one ground-truth CSV line per person (the first is the header) */
     SYNTH_TRUTH_CLD,     /* one CSV line per CLD row: the person it truly belongs to */
-    SYNTH_TRUTH_MODEL    /* the model and the rates it produced: one JSON document, at the end */
+    SYNTH_TRUTH_MODEL,   /* the model and the rates it produced: one JSON document, at the end */
+    SYNTH_ID_PEOPLE,     /* identities: one GP record per CSV line (the first is the header) */
+    SYNTH_ID_COUNCIL,    /* identities: one council record per CSV line (the first is the header) */
+    SYNTH_ID_TRUTH       /* identities: who each council record truly is (the first is the header) */
 } synth_stream;
 
 typedef struct synth_sink {
@@ -67,5 +73,29 @@ kith_rc synth_config_check(const synth_config *c, char *err, size_t errlen);
 /* Generate the place. KITH_EINVAL for a bad config (message in err);
  * KITH_EIO when the sink asked to stop. rates may be NULL. */
 kith_rc synth_run(const synth_config *c, const synth_sink *sink, synth_rates *rates, char *err, size_t errlen);
+
+/*
+ * Identities only, for record linkage (`kith synth --identities`): the GP
+ * practices' records of c->people people (SYNTH_ID_PEOPLE), the council's
+ * records of as many people (SYNTH_ID_COUNCIL), of whom a share `matched` are
+ * copies of GP records carrying the errors of a council record without an NHS
+ * number and the rest are people with no GP record here, in random order; and
+ * which GP record each council record truly is (SYNTH_ID_TRUTH). The people are
+ * those of synth_run's place of c->people people with the same seed and start;
+ * c->years and the programme are not used. Memory grows with c->people (4
+ * bytes a person), not with anything else.
+ */
+typedef struct synth_identity_counts {
+    long people, council, matched; /* rows written: GP records, council records, council copies of GP records */
+} synth_identity_counts;
+
+/* KITH_EINVAL, with the reason in err, when c->people is not 1 to SYNTH_MAX_IDENTITIES or matched is not
+ * 0 to 1. */
+kith_rc synth_identities_check(const synth_config *c, double matched, char *err, size_t errlen);
+
+/* Generate the identities. KITH_EINVAL for a bad config (message in err);
+ * KITH_EIO when the sink asked to stop. counts may be NULL. */
+kith_rc synth_identities_run(const synth_config *c, double matched, const synth_sink *sink,
+                             synth_identity_counts *counts, char *err, size_t errlen);
 
 #endif

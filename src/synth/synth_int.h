@@ -1,6 +1,6 @@
 /*
  * synth_int.h — what the generator's files share: the code tables
- * (tables.c), the place (place.c), a person (person.c) and the writer state.
+ * (tables.c), the place (place.c), the people (synth.c) and the writer state.
  * Internal to src/synth.
  */
 #ifndef KITH_SYNTH_INT_H
@@ -87,7 +87,8 @@ typedef struct synth_gen {
     const synth_sink *sink;
     synth_rates rates;
     synth_place place;
-    uint32_t *nhs_base; /* shuffled valid 9-digit bases (999xxxxxx) */
+    uint32_t *nhs_base; /* shuffled 9-digit bases (999xxxxxx) of issuable numbers; NULL: none */
+    long nhs_count;     /* how many; person n gets one only when n < nhs_count */
     buf b;              /* the resource being written */
     buf line;           /* a CSV line being written */
     int stopped;
@@ -100,6 +101,13 @@ void synth_emit_line(synth_gen *g, synth_stream s);
 
 kith_rc synth_place_build(synth_gen *g);
 void synth_place_free(synth_place *p);
+
+/* Every NHS number of the 999 test range that nhs_number_parse accepts, as its
+ * nine-digit base, shuffled by seed: person n gets the nth. *count gets how
+ * many (SYNTH_MAX_PEOPLE). Caller frees. */
+uint32_t *synth_nhs_numbers(uint64_t seed, long *count);
+/* The ten-digit NHS number of a base from synth_nhs_numbers. */
+void synth_nhs_number(uint32_t base, char out[11]);
 
 /* Day numbers as YYYY-MM-DD, and a dateTime on that day at minute m of the day. */
 void synth_day(int64_t day, char out[11]);

@@ -149,10 +149,14 @@ function nhsCheckDigit(nine) {
   return check === 11 ? 0 : check === 10 ? -1 : check;
 }
 
-/** How many valid NHS numbers the 999 test range (999 000 0000 to 999 999 9999) holds. */
+/** How many NHS numbers the 999 test range (999 000 0000 to 999 999 9999) holds that can be issued: a valid
+ * check digit, and not ten identical digits (9999999999 is a placeholder for "not known", which Kith refuses). */
 function validTestRangeNumbers() {
   let valid = 0;
-  for (let b = 999000000; b <= 999999999; b++) if (nhsCheckDigit(String(b)) >= 0) valid++;
+  for (let b = 999000000; b <= 999999999; b++) {
+    const check = nhsCheckDigit(String(b));
+    if (check >= 0 && !/^(\d)\1{9}$/.test(`${b}${check}`)) valid++;
+  }
   return valid;
 }
 
@@ -607,7 +611,9 @@ describe('kith synth', () => {
   it('--help names every option; bad command lines exit 2 with a message', () => {
     const h = kith(['synth', '--help']);
     assert.equal(h.status, 0);
-    for (const opt of ['--people', '--seed', '--db', '--out', '--start', '--years']) assert.match(h.stdout, new RegExp(opt));
+    for (const opt of ['--people', '--seed', '--db', '--out', '--start', '--years', '--identities', '--matched']) {
+      assert.match(h.stdout, new RegExp(opt));
+    }
     const o = path.join(dir, 'bad');
     const cases = [
       [['--people', 'abc', '--out', o], /--people.*abc/],
@@ -615,11 +621,38 @@ describe('kith synth', () => {
       [['--people', '10', '--out', o, '--start', '2023-02-30'], /--start.*2023-02-30/],
       [['--people', '10', '--out', o, '--years', '0'], /--years/],
       [['--people', '0', '--out', o], /--people/],
+      [['--people', '10', '--out', o, '--matched', '0.5'], /--matched/],
+      [['--identities', '10'], /--out/],
+      [['--identities', '10', '--people', '10', '--out', o], /--identities/],
+      [['--identities', '10', '--db', path.join(dir, 'bad.db'), '--out', o], /--db/],
+      [['--identities', '10', '--years', '2', '--out', o], /--years/],
+      [['--identities', '0', '--out', o], /--identities/],
+      [['--identities', '5000001', '--out', o], /--identities/],
+      [['--identities', '10', '--matched', '1.5', '--out', o], /--matched/],
+      [['--identities', '10', '--matched', 'half', '--out', o], /--matched.*half/],
     ];
     for (const [args, want] of cases) {
       const r = kith(['synth', '--quiet', ...args], envWithoutDb());
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr.split('\n')[0], want, args.join(' '));
+      assert.ok(!fs.existsSync(o), `${args.join(' ')}: the --out directory is not created`);
     }
+  });
+
+  it('--identities writes only the three identity files, GP ids first and council ids unique', () => {
+    const o = path.join(dir, 'identities');
+    const r = kith(['synth', '--identities', '500', '--matched', '0.4', '--seed', '3', '--out', o, '--quiet'],
+      envWithoutDb());
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(fs.readdirSync(o).sort(), ['council.csv', 'people.csv', 'truth-identities.csv']);
+    const people = readCsv(path.join(o, 'people.csv'));
+    const council = readCsv(path.join(o, 'council.csv'));
+    const truth = readCsv(path.join(o, 'truth-identities.csv'));
+    assert.deepEqual(people.map((p) => p.id), people.map((_, i) => `pat-${i + 1}`));
+    assert.equal(council.length, 500);
+    assert.equal(new Set(council.map((c) => c.id)).size, 500);
+    assert.deepEqual(truth.map((t) => t.council_id), council.map((c) => c.id));
+    assert.equal(truth.filter((t) => t.patient_id).length, 200);
+    for (const row of [...people, ...council]) assert.deepEqual(Object.keys(row), ['id', 'given', 'family', 'birth_date', 'sex', 'postcode']);
   });
 });

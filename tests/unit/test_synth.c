@@ -7,16 +7,19 @@
  * fixed seeds over 100,000 draws against tolerances of several standard
  * errors, so they are deterministic and fail only when a distribution is
  * wrong. The NHS number checks pin known valid numbers, bases whose check
- * works out as 10, and the size of the 999 test range the generator draws from.
+ * works out as 10, and the size of the 999 test range the generator draws from;
+ * and that every number the generator issues is one nhs_number_parse accepts.
  */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/nhs_number.h"
 #include "synth/rng.h"
 #include "synth/synth.h"
+#include "synth/synth_int.h"
 
 #define DRAWS 100000
 
@@ -186,14 +189,20 @@ Test(synth_nhs_number, remainder_ten_is_no_number) {
 
 Test(synth_nhs_number, test_range_size) {
     /* Every base in the 999 range has exactly one valid completion or none;
-     * the generator's limit on people is the number that have one. */
+     * the generator's limit on people is the number of completions that
+     * nhs_number_parse accepts: all but the placeholder 9999999999. */
     char s[32];
-    long valid = 0;
+    long valid = 0, issuable = 0;
     for(long b = 999000000; b <= 999999999; b++) {
         snprintf(s, sizeof s, "%ld", b);
         int d = nhs_number_check_digit(s);
         if(d < 0) continue;
         valid++;
+        snprintf(s, sizeof s, "%ld%d", b, d);
+        nhs_number_problem problem = nhs_number_parse(s, NULL);
+        if(problem == NHS_NUMBER_OK) issuable++;
+        else cr_assert(problem == NHS_NUMBER_PLACEHOLDER && strcmp(s, "9999999999") == 0, "%s: problem %d", s,
+                       (int)problem);
         if(b % 9973 == 0) { /* spot check: only digit d completes it */
             for(int k = 0; k < 10; k++) {
                 snprintf(s, sizeof s, "%ld%d", b, k);
@@ -201,6 +210,30 @@ Test(synth_nhs_number, test_range_size) {
             }
         }
     }
-    cr_assert_eq(valid, SYNTH_MAX_PEOPLE, "the 999 range holds %ld valid NHS numbers; SYNTH_MAX_PEOPLE is %ld", valid,
-                 SYNTH_MAX_PEOPLE);
+    cr_assert_eq(valid, 909091, "the 999 range holds %ld numbers with a check digit", valid);
+    cr_assert_eq(issuable, SYNTH_MAX_PEOPLE, "the 999 range holds %ld issuable NHS numbers; SYNTH_MAX_PEOPLE is %ld",
+                 issuable, SYNTH_MAX_PEOPLE);
+}
+
+Test(synth_nhs_number, every_number_a_place_of_the_largest_size_issues_is_good) {
+    /* The list person n's number comes from (person_make), for a place of
+     * SYNTH_MAX_PEOPLE: every number is one nhs_number_parse accepts, from the
+     * 999 range, and no two people share one. */
+    static const uint64_t SEEDS[] = {1, 7}; /* seed 7 once issued 9999999999 to pat-181064 of 200,000 */
+    char number[11];
+    unsigned char *seen = calloc(1000000, 1);
+    for(size_t k = 0; k < sizeof SEEDS / sizeof *SEEDS; k++) {
+        long count = 0;
+        uint32_t *v = synth_nhs_numbers(SEEDS[k], &count);
+        cr_assert_eq(count, SYNTH_MAX_PEOPLE, "seed %llu: %ld numbers", (unsigned long long)SEEDS[k], count);
+        memset(seen, 0, 1000000);
+        for(long n = 0; n < count; n++) {
+            synth_nhs_number(v[n], number);
+            cr_assert_eq(nhs_number_parse(number, NULL), NHS_NUMBER_OK, "person %ld: %s", n, number);
+            cr_assert(v[n] >= 999000000u && v[n] <= 999999999u, "person %ld: %s", n, number);
+            cr_assert_eq(seen[v[n] - 999000000u]++, 0, "%s issued twice", number);
+        }
+        free(v);
+    }
+    free(seen);
 }
