@@ -1,11 +1,12 @@
 /*
  * nhs_number.c — NHS numbers (see nhs_number.h).
  *
- * The modulus 11 check is used by the CLD social care importer to vet NHS
- * numbers before linking on them, and by the synthetic generator to make
- * numbers that pass. nhs_number_parse reads what a person typed or a legacy
- * file holds and says precisely what is wrong; nhs_number_policy_* decide
- * what an import does with a number that fails. No state, no allocation:
+ * The modulus 11 check is used by the CLD social care importer and the FHIR
+ * write path (record.c, for every Patient stored) to vet NHS numbers before
+ * linking on them, and by the synthetic generator to make numbers that pass.
+ * nhs_number_parse reads what a person typed or a legacy file holds and says
+ * precisely what is wrong; nhs_number_policy_* decide what an import or a
+ * write does with a number that fails. No state, no allocation:
  * every result is written into the caller's buffer or is static text.
  */
 #include "base/nhs_number.h"

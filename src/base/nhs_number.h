@@ -12,6 +12,12 @@
 #define KITH_NHS_NUMBER_H
 #include <stdbool.h>
 
+/* The identifier system of an NHS number in FHIR (NHS England's). */
+#define NHS_NUMBER_SYSTEM "https://fhir.nhs.uk/Id/nhs-number"
+/* Kith's identifier system for a legacy number kept under the flag policy
+ * (below): the digits as read, but not an NHS number anything links on. */
+#define NHS_NUMBER_UNVERIFIED_SYSTEM "https://kith.example.org/fhir/Id/unverified-nhs-number"
+
 /* True when s is exactly ten digits (no spaces) with a correct check digit.
  * Only the check: nhs_number_parse also refuses placeholders and impossible
  * CHI numbers. */

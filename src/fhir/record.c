@@ -2,13 +2,18 @@
  * record.c — the write path for FHIR resources (see record.h).
  *
  * A write: check the body names the right type (and id), validate it,
- * open a write transaction, read the current version, check If-Match, set
+ * apply the NHS number policy to a Patient's NHS numbers (normalise, refuse,
+ * or under KITH_NHS_NUMBER_POLICY=flag mark unverified or leave out), open
+ * a write transaction, read the current version, check If-Match, set
  * id and meta.versionId/lastUpdated, derive index rows and the Patient
  * compartment, store the version, commit. Nothing is stored unless every
- * step succeeds. Thread-safe: all state is in the caller's store_conn.
+ * step succeeds. Thread-safe: all state is in the caller's store_conn, save
+ * the NHS number policy, read from the environment once per process.
  */
 #include "fhir/record.h"
 
+#include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +21,7 @@
 #include "base/clock.h"
 #include "base/id.h"
 #include "base/mem.h"
+#include "base/nhs_number.h"
 #include "base/url.h"
 #include "fhir/compartment.h"
 #include "fhir/index.h"
@@ -88,6 +94,82 @@ static void stamp(json_value *res, const char *id, int64_t version, const char *
     json_move_to_front(res, FRONT);
 }
 
+/* ---- NHS numbers on a Patient ------------------------------------------- */
+
+#define NHS_SHOWN_MAX 16 /* characters of a submitted NHS number quoted back in a message */
+
+/* The value of an NHS number identifier; NULL when ident is another kind of
+ * identifier or has no text value. Borrowed from ident. */
+static const char *nhs_value(const json_value *ident) {
+    const char *system = json_string(json_get(ident, "system"));
+    if(!system || strcmp(system, NHS_NUMBER_SYSTEM) != 0) return NULL;
+    return json_string(json_get(ident, "value"));
+}
+
+/* Say in issues what is wrong with v, the NHS number of identifier i, and
+ * then what was done with it (`done`, "" when the write is refused). v is
+ * quoted as printable ASCII ('?' for anything else), cut at NHS_SHOWN_MAX. */
+static void nhs_issue(fhir_issues *issues, const char *severity, size_t i, const char *v, nhs_number_problem p,
+                      const char *done) {
+    char expr[48], shown[NHS_SHOWN_MAX + 4];
+    size_t k = 0;
+    for(; v[k] && k < NHS_SHOWN_MAX; k++) shown[k] = v[k] >= 32 && v[k] < 127 ? v[k] : '?';
+    snprintf(shown + k, sizeof shown - k, "%s", v[k] ? "..." : "");
+    snprintf(expr, sizeof expr, "Patient.identifier[%zu].value", i);
+    fhir_issues_add(issues, severity, "value", expr, "'%s' is not a valid NHS number: %s%s", shown,
+                    nhs_number_problem_text(p), done);
+}
+
+kith_rc record_patient_nhs_numbers(const char *type, json_value *res, nhs_number_policy policy,
+                                   fhir_issues *issues) {
+    if(strcmp(type, "Patient") != 0) return KITH_OK;
+    json_value *ids = json_get(res, "identifier");
+    size_t n = json_array_len(ids);
+    char digits[11];
+    kith_rc rc = KITH_OK;
+    for(size_t i = 0; i < n; i++) { /* every refusal first, so a refused write changes nothing */
+        const char *v = nhs_value(json_array_at(ids, i));
+        if(!v) continue;
+        nhs_number_problem p = nhs_number_parse(v, digits);
+        if(nhs_number_policy_action(policy, p) != NHS_NUMBER_REFUSE) continue;
+        nhs_issue(issues, "error", i, v, p, "");
+        rc = KITH_EINVALID;
+    }
+    if(rc) return rc;
+    size_t at = 0; /* where identifier i is now: those left out close up */
+    for(size_t i = 0; i < n; i++) {
+        json_value *ident = json_array_at(ids, at);
+        const char *v = nhs_value(ident);
+        if(!v) {
+            at++;
+            continue;
+        }
+        nhs_number_problem p = nhs_number_parse(v, digits);
+        switch(nhs_number_policy_action(policy, p)) {
+        case NHS_NUMBER_LEAVE_OUT:
+            nhs_issue(issues, "warning", i, v, p, "; the identifier was left out");
+            json_array_remove(ids, at);
+            continue;
+        case NHS_NUMBER_KEEP_FLAGGED:
+            nhs_issue(issues, "warning", i, v, p,
+                      "; kept under " NHS_NUMBER_UNVERIFIED_SYSTEM ", marked unverified and never linked on");
+            json_set(ident, "system", json_new_string(NHS_NUMBER_UNVERIFIED_SYSTEM));
+            break;
+        case NHS_NUMBER_USE: break;
+        case NHS_NUMBER_REFUSE: assert(!"refused by the first pass"); break;
+        }
+        if(strcmp(v, digits) != 0) json_set(ident, "value", json_new_string(digits)); /* the ten digits */
+        at++;
+    }
+    if(n && json_array_len(ids) == 0) json_remove(res, "identifier");
+    return KITH_OK;
+}
+
+static pthread_once_t nhs_policy_once = PTHREAD_ONCE_INIT;
+static nhs_number_policy nhs_policy; /* KITH_NHS_NUMBER_POLICY, read once by nhs_policy_read */
+
+static void nhs_policy_read(void) { nhs_policy = nhs_number_policy_from_env(); }
+
 void record_prepared_free(record_prepared *p) {
     free(p->body);
     free(p->patient);
@@ -100,6 +182,8 @@ kith_rc record_prepare(const char *type, const char *id, json_value *res, record
     kith_rc rc = check_body(type, res, issues);
     if(rc) return rc;
     if(fhir_validate(res, issues)) return KITH_EINVALID;
+    pthread_once(&nhs_policy_once, nhs_policy_read);
+    if(record_patient_nhs_numbers(type, res, nhs_policy, issues)) return KITH_EINVALID;
     snprintf(p->type, sizeof p->type, "%s", type);
     if(id) {
         snprintf(p->id, sizeof p->id, "%s", id); /* id may point into res, which stamp() replaces */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/nhs_number.h"
 #include "base/rc.h"
 #include "fhir/index.h"
 #include "fhir/outcome.h"
@@ -66,6 +67,24 @@ void record_prepared_free(record_prepared *p);
  * new), with If-Match as in record_update. */
 kith_rc record_update_prepared(store_conn *c, record_prepared *p, const record_opts *o, record_result *out,
                                fhir_issues *issues);
+
+/*
+ * The NHS number policy (nhs_number.h, docs/identity.md) on a resource of
+ * type `type` about to be stored; only a Patient is looked at. Each
+ * identifier whose system is NHS_NUMBER_SYSTEM and whose value is text:
+ *   a valid number is stored as its ten digits ("943 476 5919" -> "9434765919");
+ *   one the policy refuses adds an error at Patient.identifier[i].value
+ *     saying why (nhs_number_problem_text) and KITH_EINVALID is returned,
+ *     res left unchanged;
+ *   under flag, one that fails the check moves to NHS_NUMBER_UNVERIFIED_SYSTEM
+ *     (its ten digits), and a placeholder or blank one is left out, each
+ *     with a warning in issues.
+ * record_prepare applies it with the policy KITH_NHS_NUMBER_POLICY gives,
+ * read once per process, so every write (REST, transaction, kith import)
+ * follows the same rule. Returns KITH_OK or KITH_EINVALID.
+ */
+kith_rc record_patient_nhs_numbers(const char *type, json_value *res, nhs_number_policy policy,
+                                   fhir_issues *issues);
 
 /* True if s is a valid FHIR id ([A-Za-z0-9-.]{1,64}). */
 bool record_id_valid(const char *s);

@@ -674,7 +674,7 @@ static json_value *map_patient(const row *r, const char *id) {
     snprintf(system, sizeof system, "%sId/la-person/%s", CLD_KITH_BASE, la);
     json_value *ids = array_of(identifier(system, r->v[CLD_LA_PERSON_UNIQUE_IDENTIFIER]));
     if(r->v[CLD_NHS_NUMBER]) /* an unverified number is kept, but not as an NHS number anything links on */
-        json_append(ids, identifier(r->nhs_unverified ? CLD_KITH_BASE "Id/unverified-nhs-number" : CLD_NHS_NUMBER_SYSTEM,
+        json_append(ids, identifier(r->nhs_unverified ? NHS_NUMBER_UNVERIFIED_SYSTEM : CLD_NHS_NUMBER_SYSTEM,
                                     r->v[CLD_NHS_NUMBER]));
     json_set(p, "identifier", ids);
     if(r->v[CLD_GIVEN_NAME] || r->v[CLD_FAMILY_NAME]) {
