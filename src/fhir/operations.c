@@ -6,7 +6,8 @@
  *   GET|POST   /fhir/Group/{id}/$export              ... in the compartments of the Group's Patients
  *   GET|DELETE /fhir/$export-status/{job}            202 + X-Progress, 200 + manifest; cancel/delete
  *   GET        /fhir/$export-file/{job}/{Type}.ndjson  one output file (application/fhir+ndjson)
- *   GET        /fhir/Patient/{id}/$everything        the Patient and its compartment, paged
+ *   GET        /fhir/Patient/{id}/$everything        the Patient and its compartment, with its
+ *                                                    linked records' (Patient.link), paged
  *
  * Bulk export follows FHIR Bulk Data Access v2: the kick-off needs
  * `Prefer: respond-async`, checks its parameters, hands the work to a job
@@ -446,34 +447,131 @@ static void export_file(const http_request *req, http_response *res, const char 
 
 /* ---- Patient $everything ------------------------------------------------ */
 
-typedef struct page {
-    buf *out;
-    const http_request *req;
-    const char *pid;
-    size_t want, n;
-    bool more;
-    char last[160]; /* "Type/id" of the last scanned resource on the page */
-} page;
+/*
+ * A person's linked records. Record linkage (src/link) joins a council's
+ * social care record to the NHS record of the same person with Patient.link
+ * on both, and $everything on either brings in the other: one hop, every
+ * Patient this one links to and every Patient that links to it (the `link`
+ * search parameter's index, so a link written on one side only still
+ * counts). All four R4 link types (seealso, refer, replaces, replaced-by)
+ * say the other record "concerns the same actual patient", so all are
+ * followed alike. The access policy applies to each linked record exactly as
+ * to the Patient asked for: the Patient is read through the connection's
+ * viewer, and one the caller may not see (or a deleted one) is left out
+ * together with its whole compartment, as if it were not linked; the
+ * resources of a record it may see are filtered by the viewer as any scan is.
+ * Linkage resources are not consulted: undoing a link removes the
+ * Patient.link entries, and a Linkage is in no Patient's compartment.
+ */
+#define MAX_LINKED 32 /* links of one Patient followed (both directions together) */
 
-static void page_entry(page *p, const store_resource *r) {
-    if(p->n++) buf_putc(p->out, ',');
-    buf_puts(p->out, "{\"fullUrl\":\"");
-    buf_json_escape(p->out, p->req->base_url);
-    buf_printf(p->out, "/fhir/%s/%s\",\"resource\":", r->type, r->id);
-    buf_append(p->out, r->body, r->body_len);
-    buf_puts(p->out, ",\"search\":{\"mode\":\"match\"}}");
+typedef struct records {
+    char *ids[MAX_LINKED + 1]; /* owned; ids[0] is the Patient asked for */
+    size_t n;
+} records;
+
+static int records_add(void *ctx, const char *type, const char *id) {
+    records *r = ctx;
+    (void)type;
+    for(size_t i = 0; i < r->n; i++)
+        if(strcmp(r->ids[i], id) == 0) return 0;
+    if(r->n == MAX_LINKED + 1) return 1;
+    r->ids[r->n++] = xstrdup(id);
+    return 0;
 }
 
+static void records_free(records *r) {
+    for(size_t i = 0; i < r->n; i++) free(r->ids[i]);
+    r->n = 0;
+}
+
+/* Fill r with pid and the Patients linked to it that the current viewer may
+ * see. A store failure is returned (r then holds what was gathered). */
+static kith_rc records_linked(store_conn *c, const char *pid, records *r) {
+    const char *const self[] = {pid};
+    records_add(r, "Patient", pid);
+    kith_rc rc = store_references_from(c, "Patient", self, 1, "link", "Patient", records_add, r);
+    if(!rc) rc = store_references_to(c, "Patient", self, 1, "Patient", "link", records_add, r);
+    for(size_t i = 1; !rc && i < r->n;) {
+        store_resource other = {0};
+        kith_rc seen = store_read(c, "Patient", r->ids[i], 0, &other); /* KITH_ENOTFOUND when hidden */
+        store_resource_free(&other);
+        if(seen == KITH_OK) {
+            i++;
+        } else if(seen == KITH_ENOTFOUND || seen == KITH_EGONE) {
+            free(r->ids[i]);
+            r->ids[i] = r->ids[--r->n];
+        } else {
+            rc = seen;
+        }
+    }
+    return rc;
+}
+
+/* The first `cap` resources, in (type, id) order, of the compartments
+ * scanned so far: the page being made and one more, to tell whether there is
+ * a next page. The Patient asked for is not kept (it leads page one). */
+typedef struct page {
+    const char *pid;
+    store_resource *held; /* owned, sorted; only type, id and body are set */
+    size_t n, cap;
+} page;
+
+static int key_cmp(const store_resource *a, const store_resource *b) {
+    int d = strcmp(a->type, b->type);
+    return d ? d : strcmp(a->id, b->id);
+}
+
+/* store_scan callback: keep r if it is among the first p->cap; stop the scan
+ * once its later rows cannot be (a scan runs in (type, id) order). */
 static int page_row(void *ctx, const store_resource *r) {
     page *p = ctx;
     if(strcmp(r->type, "Patient") == 0 && strcmp(r->id, p->pid) == 0) return 0; /* first on page one */
-    if(p->n >= p->want) {
-        p->more = true;
-        return 1;
+    size_t lo = 0, hi = p->n;
+    while(lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = key_cmp(r, &p->held[mid]);
+        if(d == 0) return 0; /* already kept */
+        if(d < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
-    page_entry(p, r);
-    snprintf(p->last, sizeof p->last, "%s/%s", r->type, r->id);
-    return 0;
+    if(lo == p->cap) return 1; /* full, and the rest of this scan comes later still */
+    if(p->n == p->cap) store_resource_free(&p->held[--p->n]);
+    memmove(&p->held[lo + 1], &p->held[lo], (p->n - lo) * sizeof *p->held);
+    char *body = xmalloc(r->body_len + 1);
+    memcpy(body, r->body, r->body_len);
+    body[r->body_len] = '\0';
+    p->held[lo] = (store_resource){.type = xstrdup(r->type), .id = xstrdup(r->id), .body = body,
+                                   .body_len = r->body_len};
+    p->n++;
+    return p->n == p->cap && lo == p->n - 1;
+}
+
+/* Count what q matches in the compartment of every record in recs into
+ * *total and, when p is not NULL, keep the page's first rows in p. The
+ * compartments are disjoint (a resource is in one at most), so the counts add. */
+static kith_rc records_scan(store_conn *c, store_scan_query *q, const records *recs, page *p, int64_t *total) {
+    *total = 0;
+    for(size_t i = 0; i < recs->n; i++) {
+        int64_t n = 0;
+        q->patient = recs->ids[i];
+        kith_rc rc = store_scan_count(c, q, &n);
+        if(!rc && p) rc = store_scan(c, q, page_row, p);
+        if(rc) return rc;
+        *total += n;
+    }
+    return KITH_OK;
+}
+
+static void page_entry(buf *out, const http_request *req, size_t *n, const store_resource *r) {
+    if((*n)++) buf_putc(out, ',');
+    buf_puts(out, "{\"fullUrl\":\"");
+    buf_json_escape(out, req->base_url);
+    buf_printf(out, "/fhir/%s/%s\",\"resource\":", r->type, r->id);
+    buf_append(out, r->body, r->body_len);
+    buf_puts(out, ",\"search\":{\"mode\":\"match\"}}");
 }
 
 static void add_used(buf *used, const char *name, const char *value) {
@@ -500,6 +598,8 @@ static void everything(store_conn *c, const http_request *req, http_response *re
     buf used = BUF_INIT, entries = BUF_INIT, out = BUF_INIT;
     fhir_issues ignored = FHIR_ISSUES_INIT;
     store_resource pat = {0};
+    records recs = {.n = 0};
+    page p = {0};
     if(!is_get(req->method)) {
         fhir_method_not_allowed(res, "GET", "$everything");
         goto done;
@@ -598,34 +698,38 @@ static void everything(store_conn *c, const http_request *req, http_response *re
         types = xrealloc(types, sizeof *types);
         types[ntypes++] = xstrdup("Patient");
     }
+    /* the records linked to this one join it, each only if the caller may see it (see records_linked) */
+    rc = records_linked(c, pid, &recs);
     store_scan_query q = {.types = (const char *const *)types,
                           .ntypes = ntypes,
                           .since = since[0] ? since : NULL,
-                          .patient = pid,
                           .after_type = cursor ? after_type : NULL,
                           .after_id = cursor ? after_id : NULL};
-    rc = store_scan_count(c, &q, &total);
-    page p = {.out = &entries, .req = req, .pid = pid, .want = (size_t)count};
+    size_t shown = 0; /* entries on the page */
     if(!rc && !cursor && count > 0 && type_wanted(types, ntypes, "Patient") &&
-       (!since[0] || strcmp(pat.last_updated, since) >= 0)) {
-        page_entry(&p, &pat);
-        snprintf(p.last, sizeof p.last, "%s", ""); /* the scan has not started */
-    }
-    if(!rc && count > 0) rc = store_scan(c, &q, page_row, &p);
-    if(!rc && count == 0) p.more = total > 0;
+       (!since[0] || strcmp(pat.last_updated, since) >= 0))
+        page_entry(&entries, req, &shown, &pat);
+    size_t room = (size_t)count - shown;
+    p = (page){.pid = pid, .held = xcalloc(room + 1, sizeof *p.held), .cap = room + 1};
+    if(!rc) rc = records_scan(c, &q, &recs, count > 0 ? &p : NULL, &total);
     if(rc) {
         reply_rc(res, rc, "$everything failed");
         goto done;
+    }
+    char last[160] = ""; /* "Type/id" of the last resource on the page; "" when it holds only the Patient */
+    for(size_t i = 0; i < p.n && i < room; i++) {
+        page_entry(&entries, req, &shown, &p.held[i]);
+        snprintf(last, sizeof last, "%s/%s", p.held[i].type, p.held[i].id);
     }
     buf_printf(&out, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\",\"total\":%lld,\"link\":[", (long long)total);
     char path[128];
     snprintf(path, sizeof path, "/fhir/Patient/%s/$everything", pid);
     fhir_bundle_link(&out, true, "self", req->base_url, path, &used, "_page_after", cursor);
-    if(p.more && count > 0) fhir_bundle_link(&out, false, "next", req->base_url, path, &used, "_page_after", p.last);
+    if(p.n > room) fhir_bundle_link(&out, false, "next", req->base_url, path, &used, "_page_after", last);
     buf_puts(&out, "],\"entry\":[");
     buf_append(&out, entries.data, entries.len);
     if(ignored.n) {
-        if(p.n) buf_putc(&out, ',');
+        if(shown) buf_putc(&out, ',');
         buf_puts(&out, "{\"resource\":");
         fhir_outcome_write(&out, &ignored);
         buf_puts(&out, ",\"search\":{\"mode\":\"outcome\"}}");
@@ -638,6 +742,9 @@ static void everything(store_conn *c, const http_request *req, http_response *re
     out = (buf)BUF_INIT;
 done:
     store_resource_free(&pat);
+    records_free(&recs);
+    for(size_t i = 0; i < p.n; i++) store_resource_free(&p.held[i]);
+    free(p.held);
     bulk_types_free(types, ntypes);
     fhir_issues_free(&ignored);
     buf_free(&used);
