@@ -23,7 +23,7 @@ DEPS_STAMP := build/.deps-installed
 PORT ?= 8080
 DB   ?= kith.db
 
-.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth bench-policy bench-care fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
+.PHONY: all deps run test unit unit-asan api clean bench bench-search bench-synth bench-policy bench-care bench-link fuzz fuzz-smoke fhirpath-conformance fhirpath-bench
 
 all: bin/kith
 
@@ -112,6 +112,9 @@ bench-policy: bin/kith
 
 bench-care: bin/kith
 	bench/care/run.sh
+
+bench-link: bin/kith
+	bench/link/run.sh
 
 clean:
 	rm -rf build bin
