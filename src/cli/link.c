@@ -7,9 +7,12 @@
  *   on the database (default): the left side is every Patient with a valid
  *   NHS number, the right side every Patient with no NHS number identifier
  *   and no link yet. A link becomes a Linkage resource (source: the NHS
- *   record, alternate: the other) and a Patient.link (seealso) on both
- *   Patients, all written in one transaction and audited one entry per
- *   link; a pair in the review band becomes an inactive Linkage awaiting a
+ *   record, alternate: the other) and a Patient.link (seealso) on the other
+ *   record pointing at the NHS one, all written in one transaction and
+ *   audited one entry per link. The NHS record is not changed: reading it
+ *   must not tell someone who may not see the council's record that the
+ *   council knows the person (Patient/$everything finds the link from either
+ *   side); a pair in the review band becomes an inactive Linkage awaiting a
  *   person's decision. A pair once undone or rejected is never proposed
  *   again.
  *   on two CSV files (--left, --right): links and candidates are written as
@@ -59,8 +62,9 @@ static const char USAGE[] =
     "On the database (the default), the NHS side is every Patient with a valid NHS\n"
     "number; the other side every Patient with no NHS number and no link yet. A\n"
     "pair whose probability reaches --threshold is linked: a Linkage resource and a\n"
-    "Patient.link (seealso) on both records, in one transaction, one audit entry\n"
-    "per link, so the person's record shows both. A pair in the review band becomes\n"
+    "Patient.link (seealso) on the other record pointing at the NHS one, in one\n"
+    "transaction, one audit entry per link; the person's record ($everything) then\n"
+    "shows both to whoever may see both. A pair in the review band becomes\n"
     "an inactive Linkage for a person to accept or reject. A pair once undone or\n"
     "rejected is never proposed again.\n"
     "\n"
@@ -533,7 +537,6 @@ static int run_db(const char *db, const link_options *o, bool dry_run, bool quie
         rc = put(s.c, "Linkage", json_string(json_get(l, "id")), l);
         json_free(l);
         if(!rc && link) rc = patient_link(s.c, right, left, true);
-        if(!rc && link) rc = patient_link(s.c, left, right, true);
     }
     if(!dry_run) rc = rc ? (store_rollback(s.c), rc) : store_commit(s.c);
     if(rc) {
@@ -688,7 +691,7 @@ static int decide(const char *db, const char *cmd, const char *id, const char *r
     rc = store_begin(s.c);
     if(!rc) rc = put(s.c, "Linkage", id, l);
     if(!rc && (accept || was_linked)) rc = patient_link(s.c, r_id, l_id, accept);
-    if(!rc && (accept || was_linked)) rc = patient_link(s.c, l_id, r_id, accept);
+    if(!rc && !accept && was_linked) rc = patient_link(s.c, l_id, r_id, false); /* written by hand, perhaps */
     rc = rc ? (store_rollback(s.c), rc) : store_commit(s.c);
     if(rc) {
         fprintf(stderr, "kith link %s: nothing was changed: %s\n", cmd, kith_rc_name(rc));

@@ -4,7 +4,8 @@
 // its council's CLD rows without an NHS number become Patients of their own.
 // `kith link` must join them to the right NHS Patients (checked against the
 // ground truth synth writes beside the database), record each link as a
-// Linkage and a Patient.link on both records, explain every link, and undo
+// Linkage and a Patient.link on the council's record (the NHS record is left
+// alone), show both in the person's $everything, explain every link, and undo
 // one for good. On CSV files (`--left/--right`) it must report bad lines as
 // file:line: reason, and on `kith synth --identities` data reach the
 // precision and recall the issue asks for.
@@ -81,12 +82,23 @@ describe('kith link on the database', () => {
         const council = refId(l.item.find((i) => i.type === 'alternate').resource);
         assert.ok(withoutNumber.has(council), `${council} is a council record without an NHS number`);
         if (truth.get(council) === nhs) right++;
-        for (const [a, b] of [[nhs, council], [council, nhs]]) {
-          const p = await (await fetch(`${srv.base}/fhir/Patient/${a}`)).json();
-          assert.ok((p.link ?? []).some((k) => k.type === 'seealso' && k.other.reference === `Patient/${b}`),
-            `Patient/${a} links to Patient/${b}`);
-        }
+        const c = await (await fetch(`${srv.base}/fhir/Patient/${council}`)).json();
+        assert.ok((c.link ?? []).some((k) => k.type === 'seealso' && k.other.reference === `Patient/${nhs}`),
+          `Patient/${council} links to Patient/${nhs}`);
+        // the NHS record is left as it was: reading it tells nobody the council knows the person
+        const n = await (await fetch(`${srv.base}/fhir/Patient/${nhs}`)).json();
+        assert.equal(n.link, undefined);
+        assert.equal(n.meta.versionId, '1');
       }
+      // the person's record, asked for by the NHS record, holds the council's record and its events
+      const l = linked[0];
+      const nhs = refId(l.item.find((i) => i.type === 'source').resource);
+      const council = refId(l.item.find((i) => i.type === 'alternate').resource);
+      const every = await (await fetch(`${srv.base}/fhir/Patient/${nhs}/$everything?_count=1000`)).json();
+      const ids = every.entry.map((e) => `${e.resource.resourceType}/${e.resource.id}`);
+      assert.ok(ids.includes(`Patient/${council}`), 'the council record is in the person\'s record');
+      assert.ok(every.entry.some((e) => e.resource.resourceType !== 'Patient'
+        && JSON.stringify(e.resource).includes(`Patient/${council}`)), 'and the council\'s events');
       // every link is right; all but a few of the council's people are found
       assert.equal(right, linked.length, 'precision 1 on this place');
       assert.ok(right >= withoutNumber.size - 2, `recall: ${right} of ${withoutNumber.size}`);
