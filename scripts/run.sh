@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run.sh DB PORT — what `make run` does after building: create the database
 # with a synthetic place of 20,000 people (kith synth) if it does not exist
-# yet, then serve. KITH_RUN_PEOPLE changes the size.
+# yet, its council records linked to the NHS ones (kith link), then serve. KITH_RUN_PEOPLE changes the size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db="$1"; port="$2"
@@ -14,6 +14,8 @@ if [ ! -f "$db" ]; then
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20)
   printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username admin --role administrator \
     --org org-icb --password-stdin >/dev/null
+  # the council's people without an NHS number, joined to the NHS records of the same people
+  bin/kith link --db "$db.partial" --quiet
   mv "$db.partial" "$db"
   rm -f "$db.partial-wal" "$db.partial-shm"
   echo "Created the user 'admin' (administrator) with password: $password"
@@ -34,6 +36,8 @@ cat <<MSG
                    curl 'http://localhost:$port/openreferral/services'   (Open Referral UK, open to all)
     Referrals:     POST /fhir/ServiceRequest/\$refer, then GET /fhir/Task/\$worklist?list=team
                    (see docs/care-coordination.md)
+    Identity:      POST /fhir/Patient/\$match; bin/kith link review, bin/kith link explain ID
+                   (record linkage of the council's records without an NHS number: docs/identity.md)
     Users:         bin/kith user add --username U --role gp --org gp-Z00001 --password-stdin
     health:        http://localhost:$port/healthz   metrics: http://localhost:$port/metrics
   Every access is audited (bin/kith audit verify). Everyone in the database is synthetic

@@ -2,8 +2,8 @@
  * match.h — "is this person already known?": Patient/$match (FHIR R4),
  * scoring candidate Patients against the one given on NHS number, names,
  * date of birth, sex and postcode, with the FHIR match grades (certain,
- * probable, possible). Probabilistic linkage of whole files (kith link) is
- * not built yet.
+ * probable, possible). Probabilistic linkage of whole sets of records is
+ * linkage.h (kith link).
  */
 #ifndef KITH_LINK_MATCH_H
 #define KITH_LINK_MATCH_H
