@@ -78,7 +78,7 @@ static const char USAGE[] =
     "  --out FILE            with --left/--right: write the best candidate of every\n"
     "                        right record at or above --review-from here (CSV;\n"
     "                        default: standard output)\n"
-    "  --threshold P         link at or above this probability (default 0.99)\n"
+    "  --threshold P         link at or above this probability (default 0.9)\n"
     "  --review-from P       clerical review from this probability (default 0.5)\n"
     "  --threads N           worker threads (default 2)\n"
     "  --seed S              seed for the random pairs that estimate u (default 1)\n"

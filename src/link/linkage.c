@@ -655,7 +655,7 @@ static double seconds_since(const struct timespec *t0) {
 
 void link_options_default(link_options *o) {
     memset(o, 0, sizeof *o);
-    o->threshold = 0.99;
+    o->threshold = 0.90;
     o->review_from = 0.50;
     o->threads = 2;
     o->seed = 1;

@@ -53,7 +53,7 @@ typedef struct link_input {
 } link_input;
 
 typedef struct link_options {
-    double threshold;   /* link at or above this probability (default 0.99) */
+    double threshold;   /* link at or above this probability (default 0.90) */
     double review_from; /* clerical review from this probability (default 0.50) */
     int threads;        /* worker threads (default 2) */
     uint64_t seed;      /* for the random pairs that estimate u */
