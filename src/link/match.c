@@ -5,7 +5,8 @@
  * date of birth, the same family name. Each candidate is scored field by
  * field (agreement adds, disagreement subtracts; names by Jaro-Winkler
  * bands), and graded: certain (same valid NHS number and date of birth),
- * probable, possible; the rest are left out. Every read goes through the
+ * probable, possible, and certainly-not (alike in every other way, but with
+ * another valid NHS number); the rest are left out. Every read goes through the
  * request's access policy, so nobody learns of a person they may not see.
  * Thread-safe: all state is per call.
  */
@@ -96,10 +97,12 @@ static void postcode_key(const char *s, char out[10]) {
     out[k] = '\0';
 }
 
-/* The score of candidate c against the person asked about, and whether it is certain. */
-static double score(const person *q, const person *c, bool *certain) {
+/* The score of candidate c against the person asked about, whether it is
+ * certain, and whether another valid NHS number rules it out. */
+static double score(const person *q, const person *c, bool *certain, bool *ruled_out) {
     double s = 0;
     bool nhs_same = q->nhs[0] && c->nhs[0] && strcmp(q->nhs, c->nhs) == 0;
+    *ruled_out = q->nhs[0] && c->nhs[0] && !nhs_same;
     if(q->nhs[0] && c->nhs[0]) s += nhs_same ? 10 : -10;
     bool birth_same = q->birth && c->birth && strcmp(q->birth, c->birth) == 0;
     if(q->birth && c->birth) {
@@ -135,10 +138,13 @@ typedef struct candidate {
     char *id;
     double score;
     bool certain;
+    bool ruled_out; /* looks alike but has another valid NHS number: certainly not */
 } candidate;
 
+/* Best first; the people certainly not this one last. */
 static int by_score(const void *a, const void *b) {
     const candidate *x = a, *y = b;
+    if(x->ruled_out != y->ruled_out) return x->ruled_out ? 1 : -1;
     if(x->score != y->score) return x->score < y->score ? 1 : -1;
     return strcmp(x->id, y->id);
 }
@@ -237,9 +243,13 @@ void link_match_handle(store_conn *c, const http_request *req, http_response *re
         if(store_read(c, "Patient", ids[i], 0, &r) == KITH_OK && r.body && !json_parse(r.body, r.body_len, &p, NULL, 0)) {
             person cp_;
             person_of(p, &cp_);
-            bool certain;
-            double s = score(&q, &cp_, &certain);
-            if(certain || s >= 4) cands[nc++] = (candidate){xstrdup(ids[i]), s, certain};
+            bool certain, ruled_out;
+            double s = score(&q, &cp_, &certain, &ruled_out);
+            /* Someone who would be probable but for another valid NHS number is
+             * shown as certainly not: the person at the desk learns there is a
+             * namesake, and that it is not this person. */
+            if(ruled_out && s + 10 >= 7) cands[nc++] = (candidate){xstrdup(ids[i]), 0, false, true};
+            else if(certain || s >= 4) cands[nc++] = (candidate){xstrdup(ids[i]), s, certain, false};
         }
         json_free(p);
         store_resource_free(&r);
@@ -253,8 +263,11 @@ void link_match_handle(store_conn *c, const http_request *req, http_response *re
         if(only_certain && !cands[i].certain) continue;
         store_resource r;
         if(store_read(c, "Patient", cands[i].id, 0, &r) == KITH_OK && r.body) {
-            const char *grade = cands[i].certain ? "certain" : cands[i].score >= 7 ? "probable" : "possible";
-            double norm = cands[i].certain ? 1.0 : cands[i].score / 12.0;
+            const char *grade = cands[i].certain     ? "certain"
+                                : cands[i].ruled_out ? "certainly-not"
+                                : cands[i].score >= 7 ? "probable"
+                                                      : "possible";
+            double norm = cands[i].certain ? 1.0 : cands[i].ruled_out ? 0.0 : cands[i].score / 12.0;
             if(norm > 0.99 && !cands[i].certain) norm = 0.99;
             buf_printf(b, "%s{\"fullUrl\":\"%s/fhir/Patient/%s\",\"resource\":", shown ? "," : "", req->base_url,
                        cands[i].id);

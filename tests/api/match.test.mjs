@@ -1,6 +1,7 @@
 // match.test.mjs — Patient/$match: "is this person already known?" at the point of entry.
 // Candidates are scored on NHS number, names (Jaro-Winkler), date of birth, sex and postcode and
-// graded certain / probable / possible; people who do not match are left out.
+// graded certain / probable / possible / certainly-not (a look-alike with another valid NHS
+// number); people who do not match are left out.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
@@ -66,10 +67,20 @@ describe('Patient/$match', () => {
     assert.ok(!('m-other' in g), 'a different person with a similar surname is left out');
   });
 
-  it('a different valid NHS number rules a candidate out', async () => {
+  it('a different valid NHS number rules a look-alike out: certainly-not, last, score 0', async () => {
     const r = await ask(person(undefined, 'Smith', 'Robert', '1940-01-01', 'male', 'LS2 7QT', '9434765919'));
     assert.equal(r.status, 200, r.text);
-    assert.ok(!('m-bob' in grades(r.json)), JSON.stringify(grades(r.json)));
+    const g = grades(r.json);
+    assert.equal(g['m-bob'], 'certainly-not', JSON.stringify(g));
+    const bob = r.json.entry.find((e) => e.resource.id === 'm-bob');
+    assert.equal(bob.search.score, 0);
+    assert.equal(r.json.entry.at(-1).resource.id, 'm-bob');
+    // someone unlike the person asked about is not shown at all, whatever their number
+    const far = await ask(person(undefined, 'Smith', 'Robert', '1977-07-07', 'male', 'KH9 9ZZ', '9434765919'));
+    assert.ok(!('m-bob' in grades(far.json)), JSON.stringify(grades(far.json)));
+    const only = await ask(person(undefined, 'Smith', 'Robert', '1940-01-01', 'male', 'LS2 7QT', '9434765919'),
+      [{ name: 'onlyCertainMatches', valueBoolean: true }]);
+    assert.ok(!('m-bob' in grades(only.json)));
   });
 
   it('onlyCertainMatches and count narrow the answer', async () => {
