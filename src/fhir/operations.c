@@ -19,6 +19,7 @@
 #include "fhir/operations.h"
 
 #include "care/care.h"
+#include "cohort/cohort.h"
 #include "link/match.h"
 
 #include "fhir/access.h"
@@ -758,6 +759,7 @@ void fhir_operation_handle(fhir_rest *api, store_conn *c, const http_request *re
                            char *const *seg, int nseg, const rest_tx *tx) {
     res->route = "fhir.operation";
     if(care_operation_handle(api, c, req, res, seg, nseg)) return;
+    if(cohort_operation_handle(c, req, res, seg, nseg)) return;
     if(nseg == 2 && strcmp(seg[0], "Patient") == 0 && strcmp(seg[1], "$match") == 0) {
         link_match_handle(c, req, res);
         return;
