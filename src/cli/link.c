@@ -276,7 +276,9 @@ static void strset_add(strset *s, const char *x) {
     }
     s->v[s->n++] = xstrdup(x);
 }
-static void strset_sort(strset *s) { qsort(s->v, s->n, sizeof *s->v, strset_cmp); }
+static void strset_sort(strset *s) {
+    if(s->n) qsort(s->v, s->n, sizeof *s->v, strset_cmp);
+}
 static bool strset_has(const strset *s, const char *x) {
     return s->n && bsearch(&x, s->v, s->n, sizeof *s->v, strset_cmp) != NULL;
 }

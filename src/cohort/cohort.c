@@ -327,7 +327,7 @@ static kith_rc find_people(store_conn *c, const rules *r, const place *pl, found
         size_t nmore = 0;
         rc = record_match(c, "Patient", r->search[s], MAX_PEOPLE, &more, &nmore, &is);
         if(rc) break;
-        qsort(more, nmore, sizeof *more, cmp_str);
+        if(nmore) qsort(more, nmore, sizeof *more, cmp_str);
         size_t k = 0;
         for(size_t i = 0; i < ncand; i++) {
             if(count_in(more, nmore, cand[i])) cand[k++] = cand[i];
