@@ -89,6 +89,14 @@ fhirpath-conformance: $(BUILD)/fhirpath-conformance bin/kith
 	@$(BUILD)/fhirpath-conformance tests/conformance/fhirpath-known-failures.txt
 	@node tests/conformance/crosscheck.mjs
 
+# The official SQL on FHIR v2 suite against the views of src/view (docs/sql-on-fhir.md).
+.PHONY: sof-conformance
+$(BUILD)/sof-conformance: $(OBJ) $(BUILD)/obj/tests/conformance/sof_conformance.o
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(PKG_LIBS) $(LDLIBS)
+sof-conformance: $(BUILD)/sof-conformance
+	@$(BUILD)/sof-conformance tests/conformance/sof-known-failures.txt
+
 fhirpath-bench: bin/kith
 	@bench/fhirpath/run.sh
 
@@ -115,6 +123,13 @@ bench-care: bin/kith
 
 bench-link: bin/kith
 	bench/link/run.sh
+
+.PHONY: bench-frailty bench-risk
+bench-frailty: bin/kith
+	bench/frailty/run.sh
+
+bench-risk: bin/kith
+	bench/risk/run.sh
 
 clean:
 	rm -rf build bin

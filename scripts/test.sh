@@ -19,6 +19,7 @@ run "unit tests" make --no-print-directory unit
 run "unit tests under ASan+UBSan" make --no-print-directory unit-asan
 run "API tests" node --test --test-concurrency=1 tests/api/
 run "FHIRPath conformance" make --no-print-directory fhirpath-conformance
+run "SQL on FHIR conformance" make --no-print-directory sof-conformance
 run "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/mem.h"
 #include "care/care_int.h"
+#include "care/mdt.h"
 #include "fhir/access.h"
 
 bool care_referral_operation(store_conn *c, const http_request *req, http_response *res, char *const *seg, int nseg);
@@ -273,5 +274,6 @@ bool care_operation_handle(fhir_rest *api, store_conn *c, const http_request *re
         return true;
     }
     if(nseg == 3 && !record_id_valid(seg[1])) return false;
-    return care_referral_operation(c, req, res, seg, nseg) || care_worklist_operation(c, req, res, seg, nseg);
+    return care_referral_operation(c, req, res, seg, nseg) || care_worklist_operation(c, req, res, seg, nseg) ||
+           care_mdt_operation(c, req, res, seg, nseg);
 }

@@ -8,7 +8,7 @@
  * The REST API calls care_before_write before it stores a resource and
  * care_after_write once it has; care_operation_handle answers the care
  * operations ($refer, $worklist, $care-team, $timeline, $escalate,
- * $mark-read, $find). All run in the calling request's access context
+ * $mark-read, $find, and the MDT operations of mdt.h). All run in the calling request's access context
  * (access.h), so the access policy applies to everything they read and write.
  */
 #ifndef KITH_CARE_CARE_H

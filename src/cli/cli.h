@@ -45,6 +45,9 @@ int cli_user(int argc, char **argv);
 int cli_client(int argc, char **argv);
 int cli_audit(int argc, char **argv);
 int cli_link(int argc, char **argv);
+int cli_frailty(int argc, char **argv);
+int cli_risk(int argc, char **argv);
+int cli_view(int argc, char **argv);
 
 /* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on
  * the loader (cld_import.c). c is the loader's connection, used to find

@@ -20,9 +20,12 @@ static const char USAGE[] =
     "  export     write current resources as NDJSON files, one per resource type\n"
     "  reindex    rebuild the search index from the stored resources\n"
     "  fhirpath   evaluate a FHIRPath expression against a resource (JSON)\n"
+    "  view       run a SQL on FHIR ViewDefinition: a flat table as CSV or NDJSON\n"
     "  synth      generate a synthetic English place (people, care, social care)\n"
     "  link       find the same person in records without an NHS number\n"
     "             (probabilistic record linkage); explain and undo links\n"
+    "  frailty    score everyone's electronic Frailty Index (eFI) as RiskAssessments\n"
+    "  risk       fit and score the emergency admission risk model\n"
     "  user       add, disable and list users; issue a user's bearer token\n"
     "  client     register system clients and issue their tokens\n"
     "  audit      verify the audit log's hash chain; who has looked at a record\n"
@@ -72,6 +75,9 @@ int main(int argc, char **argv) {
     if(strcmp(argv[1], "client") == 0) return cli_client(argc - 1, argv + 1);
     if(strcmp(argv[1], "audit") == 0) return cli_audit(argc - 1, argv + 1);
     if(strcmp(argv[1], "link") == 0) return cli_link(argc - 1, argv + 1);
+    if(strcmp(argv[1], "frailty") == 0) return cli_frailty(argc - 1, argv + 1);
+    if(strcmp(argv[1], "risk") == 0) return cli_risk(argc - 1, argv + 1);
+    if(strcmp(argv[1], "view") == 0) return cli_view(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
     if(strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     if(strcmp(argv[1], "reindex") == 0) return cli_reindex(argc - 1, argv + 1);

@@ -80,7 +80,9 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
                           "{\"name\":\"care-team\",\"definition\":\"" KITH_OP "Patient-care-team\"}]");
         else if(strcmp(t, "Group") == 0)
             buf_puts(out, ",\"operation\":[{\"name\":\"export\",\"definition\":"
-                          "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export\"}]");
+                          "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export\"},"
+                          "{\"name\":\"cohort\",\"definition\":\"" KITH_OP "Group-cohort\"},"
+                          "{\"name\":\"risk-pyramid\",\"definition\":\"" KITH_OP "Group-risk-pyramid\"}]");
         else if(strcmp(t, "Task") == 0)
             buf_puts(out, ",\"operation\":[{\"name\":\"worklist\",\"definition\":\"" KITH_OP "Task-worklist\"},"
                           "{\"name\":\"escalate\",\"definition\":\"" KITH_OP "Task-escalate\"},"
@@ -92,9 +94,22 @@ kith_rc fhir_capability_write(buf *out, const char *base, const char *version) {
             buf_puts(out, ",\"operation\":[{\"name\":\"find\",\"definition\":\"" KITH_OP "HealthcareService-find\"}]");
         else if(strcmp(t, "Communication") == 0)
             buf_puts(out, ",\"operation\":[{\"name\":\"mark-read\",\"definition\":\"" KITH_OP "Communication-mark-read\"}]");
+        else if(strcmp(t, "CareTeam") == 0) /* MDT meetings: docs/mdt.md */
+            buf_puts(out, ",\"operation\":[{\"name\":\"find-cases\",\"definition\":\"" KITH_OP "CareTeam-find-cases\"},"
+                          "{\"name\":\"add-case\",\"definition\":\"" KITH_OP "CareTeam-add-case\"},"
+                          "{\"name\":\"plan-meeting\",\"definition\":\"" KITH_OP "CareTeam-plan-meeting\"},"
+                          "{\"name\":\"mdt-measures\",\"definition\":\"" KITH_OP "CareTeam-mdt-measures\"}]");
+        else if(strcmp(t, "Appointment") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"agenda\",\"definition\":\"" KITH_OP "Appointment-agenda\"},"
+                          "{\"name\":\"attendance\",\"definition\":\"" KITH_OP "Appointment-attendance\"},"
+                          "{\"name\":\"record-case\",\"definition\":\"" KITH_OP "Appointment-record-case\"},"
+                          "{\"name\":\"minutes\",\"definition\":\"" KITH_OP "Appointment-minutes\"}]");
+        else if(strcmp(t, "Composition") == 0)
+            buf_puts(out, ",\"operation\":[{\"name\":\"document\",\"definition\":\"" KITH_OP "Composition-document\"}]");
         buf_puts(out, "}");
     }
     return buf_puts(out, "],\"interaction\":[{\"code\":\"transaction\"},{\"code\":\"batch\"},{\"code\":\"history-system\"}],"
-                         "\"operation\":[{\"name\":\"export\",\"definition\":"
+                         "\"operation\":[{\"name\":\"run\",\"definition\":\"http://sql-on-fhir.org/OperationDefinition/$run\"},"
+                         "{\"name\":\"export\",\"definition\":"
                          "\"http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export\"}]}]}");
 }

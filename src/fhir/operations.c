@@ -21,6 +21,7 @@
 #include "care/care.h"
 #include "cohort/cohort.h"
 #include "link/match.h"
+#include "view/view_http.h"
 
 #include "fhir/access.h"
 
@@ -762,6 +763,11 @@ void fhir_operation_handle(fhir_rest *api, store_conn *c, const http_request *re
     if(cohort_operation_handle(c, req, res, seg, nseg)) return;
     if(nseg == 2 && strcmp(seg[0], "Patient") == 0 && strcmp(seg[1], "$match") == 0) {
         link_match_handle(c, req, res);
+        return;
+    }
+    if((nseg == 2 && strcmp(seg[0], "ViewDefinition") == 0 && strcmp(seg[1], "$run") == 0) ||
+       (nseg == 1 && strcmp(seg[0], "$viewdefinition-run") == 0)) { /* SQL on FHIR (src/view) */
+        view_run_operation(c, req, res);
         return;
     }
     if(nseg == 1 && strcmp(seg[0], "$export") == 0) {

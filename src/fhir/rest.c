@@ -42,6 +42,7 @@
 #include "care/care.h"
 #include "care/openreferral.h"
 #include "care/subscription.h"
+#include "pop/frailty.h"
 #include "json/json.h"
 
 #define FHIR_JSON "application/fhir+json; charset=utf-8"
@@ -182,11 +183,15 @@ static void reply_written(http_response *res, const http_request *req, int statu
     }
 }
 
-/* After a write through the API: care follow-ups, then Subscriptions. */
-static void written(fhir_rest *api, store_conn *c, const char *type, const record_result *r) {
+/* After a write through the API: care follow-ups, then Subscriptions, then
+ * the person's eFI (src/pop/frailty.c), in the transaction when tx. */
+static void written(fhir_rest *api, store_conn *c, const char *type, const record_result *r, const rest_tx *tx) {
     if(r->unchanged) return;
     if(r->body) care_after_write(api, c, type, r->id, r->body, r->body_len);
     care_subs_written(api->subs, type, r->id);
+    char ra[72];
+    if(frailty_after_write(c, type, r->body, r->body_len, tx != NULL, ra))
+        care_subs_written(api->subs, "RiskAssessment", ra);
 }
 
 /* ---- request checks ----------------------------------------------------- */
@@ -294,7 +299,7 @@ static void do_create(fhir_rest *api, store_conn *c, const http_request *req, ht
         reply_rc(res, rc, &is, "create failed");
     } else {
         reply_written(res, req, r.unchanged ? 200 : 201, type, &r, r.unchanged ? "Found existing" : "Created", &is);
-        written(api, c, type, &r);
+        written(api, c, type, &r, tx);
     }
     record_result_free(&r);
     fhir_issues_free(&is);
@@ -335,7 +340,7 @@ static void do_update(fhir_rest *api, store_conn *c, const http_request *req, ht
         reply_rc(res, rc, &is, "update failed");
     } else {
         reply_written(res, req, r.created ? 201 : 200, type, &r, r.created ? "Created" : "Updated", &is);
-        written(api, c, type, &r);
+        written(api, c, type, &r, tx);
     }
     record_result_free(&r);
     fhir_issues_free(&is);
@@ -362,6 +367,9 @@ static void do_delete(fhir_rest *api, store_conn *c, const http_request *req, ht
                             r.unchanged ? "%s/%s was already deleted" : "Deleted %s/%s", type, id);
         fhir_reply_outcome(res, 200, &is);
         if(id && !r.unchanged) care_subs_written(api->subs, type, id);
+        char ra[72];
+        if(id && !r.unchanged && frailty_after_delete(c, type, id, tx != NULL, ra))
+            care_subs_written(api->subs, "RiskAssessment", ra);
     }
     record_result_free(&r);
     fhir_issues_free(&is);
@@ -414,7 +422,7 @@ static void do_patch(fhir_rest *api, store_conn *c, const http_request *req, htt
     if(rc) goto fail;
     if(own_tx && (rc = store_commit(c))) goto fail;
     reply_written(res, req, 200, type, &r, "Patched", &is);
-    written(api, c, type, &r);
+    written(api, c, type, &r, tx);
     goto done;
 fail:
     if(own_tx) store_rollback(c);

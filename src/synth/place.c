@@ -6,7 +6,8 @@
  * of every profession with their roles and contact details, and the services
  * they run, described so that the service directory can be seeded from them.
  * Half the neighbourhoods (every other one) join the integrated care
- * programme. Single-threaded; the place is kept in g->place.
+ * programme, each with its MDT (a CareTeam, mdt_teams). Single-threaded;
+ * the place is kept in g->place.
  */
 #include <math.h>
 #include <stdio.h>
@@ -271,6 +272,63 @@ static const service_def SERVICES[] = {
      "voluntary", "memory carer-support", 8, 5, 18, 0, NULL},
 };
 
+/* One member of an MDT: a Practitioner with their profession, their organisation
+ * (the sector they come from) and, for the chair and coordinator, that role too. */
+static void mdt_member(buf *b, bool first, const char *id, int role, const char *org, const char *lead) {
+    buf_printf(b,
+               "%s{\"role\":[{\"coding\":[{\"system\":\"" KITH_SYS "CodeSystem/staff-role\",\"code\":\"%s\","
+               "\"display\":\"%s\"}],\"text\":\"%s\"}",
+               first ? "" : ",", ROLE_CODE[role], ROLE_NAME[role], ROLE_NAME[role]);
+    if(lead)
+        buf_printf(b, ",{\"coding\":[{\"system\":\"" KITH_SYS "CodeSystem/mdt-role\",\"code\":\"%s\"}],\"text\":\"MDT %s\"}",
+                   lead, lead);
+    buf_printf(b, "],\"member\":{\"reference\":\"Practitioner/%s\"},\"onBehalfOf\":{\"reference\":\"Organization/%s\"}}",
+               id, org);
+}
+
+/* One MDT (docs/mdt.md) per neighbourhood in the integrated care programme: a
+ * CareTeam of its team, chaired by the GP of its first practice, with a GP from
+ * each of its practices, community nursing and therapy, social work, its care
+ * coordinator and link worker, and a voluntary group. It draws no random
+ * numbers, so the rest of the place is the same with or without it.
+ * team_first: the staff number before the neighbourhood teams' (10 each, in
+ * the order of TEAM in synth_place_build). */
+static void mdt_teams(synth_gen *g, long team_first) {
+    static const struct {
+        int offset, role;
+        const char *org, *lead; /* org NULL: the neighbourhood team */
+    } MEMBERS[] = {{9, R_CC, NULL, "coordinator"},        {1, R_DN, "org-community", NULL},
+                   {4, R_MATRON, "org-community", NULL},  {5, R_PHYSIO, "org-community", NULL},
+                   {6, R_OT, "org-community", NULL},      {7, R_SW, "la-" LA_CODE, NULL},
+                   {10, R_LW, NULL, NULL}};
+    synth_place *p = &g->place;
+    char team[24], id[24];
+    for(int n = 0; n < SYNTH_NEIGHBOURHOODS; n++) {
+        if(!p->int_site[n]) continue;
+        snprintf(team, sizeof team, "org-int-%d", n + 1);
+        buf_printf(&g->b,
+                   "{\"resourceType\":\"CareTeam\",\"id\":\"mdt-int-%d\",\"status\":\"active\",\"category\":[{\"coding\":"
+                   "[{\"system\":\"" KITH_SYS "CodeSystem/care-team-category\",\"code\":\"mdt\",\"display\":"
+                   "\"Neighbourhood multidisciplinary team\"}]}],\"name\":\"%s neighbourhood MDT\","
+                   "\"managingOrganization\":[{\"reference\":\"Organization/%s\"}],\"participant\":[",
+                   n + 1, synth_neighbourhood_name[n], team);
+        bool first = true;
+        for(long i = 0; i < p->npractices; i++) {
+            if(p->practices[i].neighbourhood != n) continue;
+            mdt_member(&g->b, first, p->practices[i].gp[0], R_GP, p->practices[i].id, first ? "chair" : NULL);
+            first = false;
+        }
+        for(size_t k = 0; k < sizeof MEMBERS / sizeof *MEMBERS; k++) {
+            snprintf(id, sizeof id, "pr-%ld", team_first + n * 10L + MEMBERS[k].offset);
+            mdt_member(&g->b, first, id, MEMBERS[k].role, MEMBERS[k].org ? MEMBERS[k].org : team, MEMBERS[k].lead);
+            first = false;
+        }
+        buf_puts(&g->b, ",{\"role\":[{\"text\":\"Voluntary sector\"}],\"member\":{\"reference\":"
+                        "\"Organization/org-vcs-1\",\"display\":\"Kithshire Good Neighbours\"}}]}");
+        synth_emit(g, "CareTeam");
+    }
+}
+
 kith_rc synth_place_build(synth_gen *g) {
     synth_place *p = &g->place;
     synth_rng r;
@@ -347,6 +405,7 @@ kith_rc synth_place_build(synth_gen *g) {
         if(g->stopped) return KITH_EIO;
     }
     /* neighbourhood teams: community nursing and therapy, social work, coordination */
+    long team_first = staff_seq; /* the MDTs (mdt_teams) name these staff */
     static const int TEAM[] = {R_DN, R_DN, R_DN, R_MATRON, R_PHYSIO, R_OT, R_SW, R_SW, R_CC, R_LW};
     static const char *const TEAM_ORG[] = {"org-community", "org-community", "org-community", "org-community",
                                            "org-community", "org-community", "la-" LA_CODE,  "la-" LA_CODE,
@@ -379,6 +438,7 @@ kith_rc synth_place_build(synth_gen *g) {
         staff(g, &r, sid, R_TL, LEAD_ORG[k], LEAD_LOC[k]);
     }
     for(size_t i = 0; i < sizeof SERVICES / sizeof *SERVICES; i++) service(g, &SERVICES[i]);
+    mdt_teams(g, team_first);
     return g->stopped ? KITH_EIO : KITH_OK;
 }
 
