@@ -124,7 +124,13 @@ bench-care: bin/kith
 bench-link: bin/kith
 	bench/link/run.sh
 
-.PHONY: bench-frailty bench-risk
+.PHONY: bench-frailty bench-risk bench-mdt bench-view
+bench-mdt: bin/kith
+	bench/mdt/run.sh
+
+bench-view: bin/kith
+	bench/view/run.sh
+
 bench-frailty: bin/kith
 	bench/frailty/run.sh
 
