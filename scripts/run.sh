@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh DB PORT — what `make run` does after building: create the database
 # with a synthetic place of 20,000 people (kith synth) if it does not exist
-# yet, its council records linked to the NHS ones (kith link), then serve. KITH_RUN_PEOPLE changes the size.
+# yet, its council records linked to the NHS ones (kith link), everyone's
+# frailty and admission risk scored (kith frailty, kith risk), then serve. KITH_RUN_PEOPLE changes the size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 db="$1"; port="$2"
@@ -15,7 +16,13 @@ if [ ! -f "$db" ]; then
   printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username admin --role administrator \
     --org org-icb --password-stdin >/dev/null
   # the council's people without an NHS number, joined to the NHS records of the same people
+  # a planning system (secondary use: never sees people with the national data opt-out)
+  bin/kith client add population-health --scopes 'system/*.rs' --purpose secondary-use --db "$db.partial" >/dev/null
   bin/kith link --db "$db.partial" --quiet
+  # population health: everyone's frailty and emergency admission risk (cohorts, MDT case finding)
+  bin/kith frailty --db "$db.partial" --quiet >/dev/null
+  bin/kith risk fit --db "$db.partial" --quiet >/dev/null
+  bin/kith risk score --db "$db.partial" --quiet >/dev/null
   mv "$db.partial" "$db"
   rm -f "$db.partial-wal" "$db.partial-shm"
   echo "Created the user 'admin' (administrator) with password: $password"
@@ -23,6 +30,7 @@ if [ ! -f "$db" ]; then
        "the ground truth and the council's CLD extract are in $db.synth/"
 fi
 token=$(bin/kith user token admin --db "$db" --expires 8h)
+analyst=$(bin/kith client token population-health --db "$db" --expires 8h 2>/dev/null || echo "(none: bin/kith client add population-health --scopes 'system/*.rs' --purpose secondary-use)")
 cat <<MSG
 
   Kith is starting on http://localhost:$port/
@@ -38,6 +46,10 @@ cat <<MSG
                    (see docs/care-coordination.md)
     Identity:      POST /fhir/Patient/\$match; bin/kith link review, bin/kith link explain ID
                    (record linkage of the council's records without an NHS number: docs/identity.md)
+    Population:    the planning system 'population-health' sees everyone without the data opt-out:
+                     export KITH_ANALYST_TOKEN=$analyst
+                   curl -H "Authorization: Bearer \$KITH_ANALYST_TOKEN" 'http://localhost:$port/fhir/Group/\$risk-pyramid?age-from=65'
+                   MDTs: POST /fhir/CareTeam/mdt-int-1/\$find-cases (docs/mdt.md); SQL on FHIR: bin/kith view
     Users:         bin/kith user add --username U --role gp --org gp-Z00001 --password-stdin
     health:        http://localhost:$port/healthz   metrics: http://localhost:$port/metrics
   Every access is audited (bin/kith audit verify). Everyone in the database is synthetic
