@@ -430,13 +430,13 @@ describe('$export', () => {
     assert.equal((await api.req('POST', done.statusUrl, { body: {} })).status, 405);
   });
 
-  it('the CapabilityStatement lists $export and $everything (and $match, and Kith\'s $care-team)', async () => {
+  it('the CapabilityStatement lists $export and $everything (and $match, Kith\'s $care-team, $cohort and $risk-pyramid)', async () => {
     const cs = (await api.get('/fhir/metadata')).json;
     const rest = cs.rest[0];
     assert.ok(rest.operation.some((o) => o.name === 'export'));
     const ops = (t) => rest.resource.find((r) => r.type === t).operation.map((o) => o.name).sort();
     assert.deepEqual(ops('Patient'), ['care-team', 'everything', 'export', 'match']);
-    assert.deepEqual(ops('Group'), ['export']);
+    assert.deepEqual(ops('Group'), ['cohort', 'export', 'risk-pyramid']);
   });
 });
 
