@@ -241,7 +241,9 @@ kith_rc store_references_to(store_conn *c, const char *type, const char *const *
 kith_rc store_history(store_conn *c, const store_history_query *q, store_history_fn fn, void *ctx, int64_t *total);
 
 /* Current, not-deleted resources of `type` in id order, starting after
- * after_id (NULL: from the first); at most count calls of fn. */
+ * after_id (NULL: from the first); at most count calls of fn. For Kith's own
+ * loaders (reindex, subscriptions, the CLI): it does NOT apply the viewer.
+ * Anything answering a caller uses store_scan, which does. */
 kith_rc store_list(store_conn *c, const char *type, const char *after_id, size_t count, store_history_fn fn,
                    void *ctx);
 
@@ -371,7 +373,7 @@ kith_rc store_audit_scan(store_conn *c, const store_audit_query *q, store_audit_
 
 /*
  * While a viewer is set on a connection, every read, search (with its
- * chains, _has and totals), history, list and scan on that connection
+ * chains, _has and totals), history and scan (not store_list) on that connection
  * returns only what the viewer may see: resources outside any Patient's
  * compartment, and the records of people the viewer has a care relationship
  * with. A relationship is any of:
