@@ -1,0 +1,38 @@
+/*
+ * svg.h — drawing SPC charts (src/report/spc.h) as self-contained SVG.
+ *
+ * Output is one <svg> element: a <title> and <desc> (role="img",
+ * aria-labelledby), axis labels, the mean, process limits and sigma lines,
+ * and points coloured the Making Data Count way: grey common cause, orange
+ * concern, blue improvement, purple special cause without polarity. No
+ * external fonts, scripts, styles or links. Caller text is XML-escaped.
+ * Output is deterministic: same input, same bytes (numbers are printed with
+ * fixed precision; the C locale is assumed, as everywhere in Kith).
+ */
+#ifndef KITH_SVG_H
+#define KITH_SVG_H
+#include "base/buf.h"
+#include "base/rc.h"
+#include "report/spc.h"
+
+typedef struct spc_svg_opts {
+    const char *title;          /* required; becomes <title> */
+    const char *desc;           /* optional; prefixed to the generated <desc> */
+    const char *x_label;        /* optional axis labels */
+    const char *y_label;
+    const char *const *labels;  /* optional, one per point/unit: month labels for XmR, unit names for funnels */
+} spc_svg_opts;
+
+/* Append s to b with & < > " ' escaped and C0 controls other than tab and
+ * newline dropped (XML 1.0 forbids them). */
+kith_rc svg_xml_escape(buf *b, const char *s);
+
+/* Append an SVG of the XmR chart x to b. KITH_EINVAL without a title or with
+ * an empty chart; KITH_ETOOBIG if b's cap is reached (b then holds a partial
+ * SVG the caller should discard). */
+kith_rc spc_xmr_svg(buf *b, const spc_xmr *x, const spc_svg_opts *o);
+
+/* Append an SVG funnel plot of f to b; errors as spc_xmr_svg. */
+kith_rc spc_funnel_svg(buf *b, const spc_funnel *f, const spc_svg_opts *o);
+
+#endif
