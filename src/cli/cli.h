@@ -34,6 +34,9 @@ struct auth_principal cli_operator(void);
 /* Write an audit entry for the operator's action at once (a warning on
  * stderr when it cannot be written). */
 void cli_audit_operator(store_conn *c, const char *subtype, char action, const char *what, const char *detail);
+/* The same about one person's record (patient: a Patient id, or NULL). */
+void cli_audit_operator_about(store_conn *c, const char *subtype, char action, const char *patient, const char *what,
+                              const char *detail);
 
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);

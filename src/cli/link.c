@@ -29,7 +29,6 @@
 #include <strings.h>
 #include <sys/resource.h>
 
-#include "audit/audit.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/id.h"
@@ -558,10 +557,7 @@ static int run_db(const char *db, const link_options *o, bool dry_run, bool quie
             snprintf(detail, sizeof detail, "%s Patient/%s with Patient/%s, probability %.6f",
                      pairs[i].decision == LINK_MATCH ? "linked" : "proposed for review", left, right,
                      pairs[i].probability);
-            auth_principal op = cli_operator();
-            audit_event ev = {.action = 'C', .subtype = "link", .who = &op, .patient = left, .what = what,
-                              .detail = detail};
-            if(audit_write_now(s.c, &ev)) fprintf(stderr, "kith: warning: could not write the audit entry\n");
+            cli_audit_operator_about(s.c, "link", 'C', left, what, detail);
         }
     printf("%s %ld link%s and %ld pair%s for review%s (%ld pairs decided before; %ld Patients already linked or "
            "with a number that fails its check were left out).\n",
@@ -704,10 +700,7 @@ static int decide(const char *db, const char *cmd, const char *id, const char *r
     snprintf(what, sizeof what, "Linkage/%s", id);
     snprintf(detail, sizeof detail, "%s Patient/%s with Patient/%s%s%s", accept ? "linked" : was_linked ? "unlinked" : "rejected",
              l_id, r_id, reason ? ": " : "", reason ? reason : "");
-    auth_principal op = cli_operator();
-    audit_event ev = {.action = 'U', .subtype = accept ? "link-accept" : "link-undo", .who = &op, .patient = l_id,
-                      .what = what, .detail = detail};
-    if(audit_write_now(s.c, &ev)) fprintf(stderr, "kith: warning: could not write the audit entry\n");
+    cli_audit_operator_about(s.c, accept ? "link-accept" : "link-undo", 'U', l_id, what, detail);
     printf("Linkage/%s: %s\n", id, detail);
 done:
     json_free(l);

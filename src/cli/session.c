@@ -36,7 +36,13 @@ auth_principal cli_operator(void) {
 }
 
 void cli_audit_operator(store_conn *c, const char *subtype, char action, const char *what, const char *detail) {
+    cli_audit_operator_about(c, subtype, action, NULL, what, detail);
+}
+
+void cli_audit_operator_about(store_conn *c, const char *subtype, char action, const char *patient, const char *what,
+                              const char *detail) {
     auth_principal op = cli_operator();
-    audit_event ev = {.action = action, .subtype = subtype, .who = &op, .what = what, .detail = detail};
+    audit_event ev = {
+        .action = action, .subtype = subtype, .who = &op, .patient = patient, .what = what, .detail = detail};
     if(audit_write_now(c, &ev)) fprintf(stderr, "kith: warning: could not write the audit entry\n");
 }
