@@ -29,6 +29,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 
+#include "auth/auth.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/id.h"
