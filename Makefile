@@ -137,6 +137,11 @@ bench-frailty: bin/kith
 bench-risk: bin/kith
 	bench/risk/run.sh
 
+# `kith evaluate` over seeds: coverage of its intervals (BENCH_EVAL_PEOPLE, BENCH_EVAL_SEEDS)
+.PHONY: bench-eval
+bench-eval: bin/kith
+	node bench/eval/coverage.mjs --people $${BENCH_EVAL_PEOPLE:-150000} --seeds $${BENCH_EVAL_SEEDS:-10}
+
 clean:
 	rm -rf build bin
 

@@ -4,6 +4,8 @@
  */
 #ifndef KITH_CLI_H
 #define KITH_CLI_H
+#include <stdbool.h>
+
 #include "base/rc.h"
 #include "store/store.h"
 
@@ -38,6 +40,20 @@ void cli_audit_operator(store_conn *c, const char *subtype, char action, const c
 void cli_audit_operator_about(store_conn *c, const char *subtype, char action, const char *patient, const char *what,
                               const char *detail);
 
+/* "kith CMD: " and msg (a printf format taking the one string arg) on
+ * stderr, then the command's usage; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *usage, const char *msg, const char *arg)
+    __attribute__((format(printf, 3, 0)));
+
+/* Read a population for planning into x and finish it: from the NDJSON
+ * files in DIR when ndjson is set, else from the database (opened into s;
+ * the caller closes it), seen as a planning system sees it: people with the
+ * national data opt-out left out. progress: a progress line on stderr.
+ * Prints why not; returns CLI_EXIT_OK or CLI_EXIT_FAILED. */
+struct pop_extract;
+int cli_read_population(const char *db, const char *ndjson, struct pop_extract *x, cli_session *s, const char *cmd,
+                        bool progress);
+
 int cli_serve(int argc, char **argv);
 int cli_import(int argc, char **argv);
 int cli_export(int argc, char **argv);
@@ -51,6 +67,7 @@ int cli_link(int argc, char **argv);
 int cli_frailty(int argc, char **argv);
 int cli_risk(int argc, char **argv);
 int cli_view(int argc, char **argv);
+int cli_evaluate(int argc, char **argv);
 
 /* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on
  * the loader (cld_import.c). c is the loader's connection, used to find

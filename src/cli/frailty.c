@@ -71,10 +71,7 @@ static const char USAGE[] =
     "was refused, 2 for a bad command line, 3 when the database or a file failed.\n";
 
 static int usage_error(const char *msg, const char *arg) {
-    fprintf(stderr, "kith frailty: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr, "\n\n%s", USAGE);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("frailty", USAGE, msg, arg);
 }
 
 typedef struct progress {

@@ -98,10 +98,7 @@ static const char USAGE[] =
     "the database failed.\n";
 
 static int usage_error(const char *msg, const char *arg) {
-    fprintf(stderr, "kith link: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr, "\n\n%s", USAGE);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("link", USAGE, msg, arg);
 }
 
 static bool parse_probability(const char *s, double *out) {

@@ -70,10 +70,7 @@ static const char USAGE[] =
     "fit on, 2 for a bad command line, 3 when the database or a file failed.\n";
 
 static int usage_error(const char *msg, const char *arg) {
-    fprintf(stderr, "kith risk: ");
-    fprintf(stderr, msg, arg);
-    fprintf(stderr, "\n\n%s", USAGE);
-    return CLI_EXIT_USAGE;
+    return cli_usage_error("risk", USAGE, msg, arg);
 }
 
 static void show_progress(void *ctx, long done, long total) {
@@ -216,21 +213,7 @@ static int fit(const char *db, const char *ndjson, const char *as_of, const char
     cli_session s = {0};
     int code = CLI_EXIT_OK;
     uint64_t t0 = clock_mono_us();
-    if(ndjson) {
-        if(pop_extract_from_ndjson(ndjson, x, show_progress, &progress, err, sizeof err)) {
-            fprintf(stderr, "kith risk fit: %s\n", err);
-            code = CLI_EXIT_FAILED;
-        }
-    } else {
-        code = cli_open_db(db, &s, "risk");
-        store_viewer planning = {.secondary_use = true}; /* analytics leave out people who opted out */
-        if(!code && (store_set_viewer(s.c, &planning) || pop_extract_from_store(s.c, x, NULL, show_progress, &progress))) {
-            fprintf(stderr, "kith risk fit: cannot read the database\n");
-            code = CLI_EXIT_FAILED;
-        }
-        if(s.c) store_set_viewer(s.c, NULL);
-    }
-    pop_extract_finish(x);
+    code = cli_read_population(db, ndjson, x, &s, "risk fit", progress);
     double t_read = seconds_since(t0);
     risk_report r = {0};
     if(!code) {

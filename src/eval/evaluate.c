@@ -99,35 +99,24 @@ static void split_groups(const bool *treated, size_t n, size_t **t, size_t *nt, 
     }
 }
 
-kith_rc eval_match_run(const double *logit, const bool *treated, size_t n, double caliper_sd, eval_match *out) {
-    kith_rc rc = KITH_OK;
-    by_logit *ctl = NULL;
-    size_t *right = NULL, *left = NULL, *t = NULL, *c = NULL;
-    memset(out, 0, sizeof *out);
-    split_groups(treated, n, &t, &out->n_treated, &c);
-    out->n_control = n - out->n_treated;
-    size_t nc = out->n_control;
-    if(!out->n_treated || !nc) {
-        rc = KITH_EINVAL;
-        goto done;
-    }
-    double mt, vt, mc, vc;
-    mean_var(logit, 1, t, out->n_treated, &mt, &vt);
-    mean_var(logit, 1, c, nc, &mc, &vc);
-    out->caliper = (caliper_sd > 0 ? caliper_sd : EVAL_CALIPER_SD) * sqrt((vt + vc) / 2);
-
-    ctl = xmalloc(nc * sizeof *ctl);
-    for(size_t k = 0; k < nc; k++) ctl[k] = (by_logit){logit[c[k]], c[k]};
+/* Match each treated row among rows[0..nrows) (indices into logit), in the
+ * order given, with the nearest unmatched control row among them within
+ * caliper; pairs are appended to out (whose arrays hold n_treated). */
+static void match_rows(const double *logit, const bool *treated, const size_t *rows, size_t nrows, double caliper,
+                       bool replace, eval_match *out) {
+    size_t nc = 0;
+    for(size_t k = 0; k < nrows; k++) nc += !treated[rows[k]];
+    if(!nc || nc == nrows) return;
+    by_logit *ctl = xmalloc(nc * sizeof *ctl);
+    for(size_t k = 0, j = 0; k < nrows; k++)
+        if(!treated[rows[k]]) ctl[j++] = (by_logit){logit[rows[k]], rows[k]};
     qsort(ctl, nc, sizeof *ctl, by_logit_cmp);
     /* right[j + 1]: the first unmatched sorted position >= j, plus one (nc + 1: none);
      * left[j + 1]: the last unmatched position <= j, plus one (0: none). */
-    right = xmalloc((nc + 2) * sizeof *right);
-    left = xmalloc((nc + 2) * sizeof *left);
+    size_t *right = xmalloc((nc + 2) * sizeof *right), *left = xmalloc((nc + 2) * sizeof *left);
     for(size_t j = 0; j < nc + 2; j++) right[j] = left[j] = j;
-    out->treated = xmalloc(out->n_treated * sizeof *out->treated);
-    out->control = xmalloc(out->n_treated * sizeof *out->control);
-
-    for(size_t i = 0; i < n; i++) {
+    for(size_t k = 0; k < nrows; k++) {
+        size_t i = rows[k];
         if(!treated[i]) continue;
         size_t lo = 0, hi = nc; /* first position with logit >= logit[i] */
         while(lo < hi) {
@@ -141,24 +130,97 @@ kith_rc eval_match_run(const double *logit, const bool *treated, size_t n, doubl
         size_t pick;
         if(dl < dr || (dl == dr && l && ctl[l - 1].person < ctl[r - 1].person)) pick = l;
         else pick = r;
-        if(!(fmin(dl, dr) <= out->caliper)) continue;
+        if(!(fmin(dl, dr) <= caliper)) continue;
         out->treated[out->n_matched] = i;
         out->control[out->n_matched++] = ctl[pick - 1].person;
+        if(replace) continue;
         right[pick] = pick + 1;
         left[pick] = pick - 1;
     }
-    if(!out->n_matched) {
-        free(out->treated);
-        free(out->control);
-        out->treated = out->control = NULL;
-    }
-done:
-    free(t);
-    free(c);
     free(ctl);
     free(right);
     free(left);
+}
+
+/* Count the groups, set the caliper from the pooled SD of the logit over
+ * all rows and allocate the pair arrays. KITH_EINVAL when a group is empty. */
+static kith_rc match_begin(const double *logit, const bool *treated, size_t n, double caliper_sd, eval_match *out) {
+    size_t *t = NULL, *c = NULL;
+    memset(out, 0, sizeof *out);
+    split_groups(treated, n, &t, &out->n_treated, &c);
+    out->n_control = n - out->n_treated;
+    kith_rc rc = KITH_OK;
+    if(!out->n_treated || !out->n_control) {
+        rc = KITH_EINVAL;
+    } else {
+        double mt, vt, mc, vc;
+        mean_var(logit, 1, t, out->n_treated, &mt, &vt);
+        mean_var(logit, 1, c, out->n_control, &mc, &vc);
+        out->caliper = (caliper_sd > 0 ? caliper_sd : EVAL_CALIPER_SD) * sqrt((vt + vc) / 2);
+        out->treated = xmalloc(out->n_treated * sizeof *out->treated);
+        out->control = xmalloc(out->n_treated * sizeof *out->control);
+    }
+    free(t);
+    free(c);
     return rc;
+}
+
+static void match_end(eval_match *out) {
+    if(out->n_matched) return;
+    free(out->treated);
+    free(out->control);
+    out->treated = out->control = NULL;
+}
+
+kith_rc eval_match_run(const double *logit, const bool *treated, size_t n, double caliper_sd, eval_match *out) {
+    kith_rc rc = match_begin(logit, treated, n, caliper_sd, out);
+    if(rc) return rc;
+    size_t *all = xmalloc(n * sizeof *all);
+    for(size_t i = 0; i < n; i++) all[i] = i;
+    match_rows(logit, treated, all, n, out->caliper, false, out);
+    free(all);
+    match_end(out);
+    return KITH_OK;
+}
+
+typedef struct by_stratum {
+    int32_t stratum;
+    size_t row;
+} by_stratum;
+
+static int by_stratum_cmp(const void *a, const void *b) {
+    const by_stratum *x = a, *y = b;
+    if(x->stratum != y->stratum) return x->stratum < y->stratum ? -1 : 1;
+    return x->row < y->row ? -1 : x->row > y->row;
+}
+
+kith_rc eval_match_strata(const double *logit, const bool *treated, const int32_t *stratum, const uint32_t *unit,
+                          size_t n, double caliper_sd, bool replace, eval_match *out) {
+    kith_rc rc = match_begin(logit, treated, n, caliper_sd, out);
+    if(rc) return rc;
+    by_stratum *order = xmalloc(n * sizeof *order);
+    uint32_t units = 0;
+    for(size_t i = 0; i < n; i++) {
+        order[i] = (by_stratum){stratum[i], i};
+        if(unit[i] >= units) units = unit[i] + 1;
+    }
+    qsort(order, n, sizeof *order, by_stratum_cmp);
+    bool *used = xcalloc(units ? units : 1, sizeof *used);
+    size_t *rows = xmalloc(n * sizeof *rows);
+    for(size_t lo = 0, hi; lo < n; lo = hi) {
+        size_t k = 0, first = out->n_matched;
+        for(hi = lo; hi < n && order[hi].stratum == order[lo].stratum; hi++) {
+            size_t i = order[hi].row;
+            if(treated[i] || replace || !used[unit[i]]) rows[k++] = i;
+        }
+        match_rows(logit, treated, rows, k, out->caliper, replace, out);
+        for(size_t m = first; m < out->n_matched; m++) used[unit[out->control[m]]] = true;
+    }
+    free(order);
+    free(used);
+    free(rows);
+    match_end(out);
+    return KITH_OK;
 }
 
 void eval_match_free(eval_match *m) {
@@ -298,6 +360,18 @@ kith_rc eval_did_run(const eval_match *m, const double *before, const double *af
 
 /* ---- event study --------------------------------------------------------- */
 
+/* The two-sided 5% critical value of the standard normal for m tests at
+ * once (Bonferroni): z with 2 * (1 - Phi(z)) = 0.05 / m, by bisection. */
+static double bonferroni_z(size_t m) {
+    double lo = 0, hi = 10, tail = 0.05 / (double)m;
+    for(int i = 0; i < 80; i++) {
+        double z = (lo + hi) / 2;
+        if(erfc(z / sqrt(2.0)) > tail) lo = z;
+        else hi = z;
+    }
+    return (lo + hi) / 2;
+}
+
 kith_rc eval_event_study_run(const eval_match *m, const double *y, size_t k_pre, size_t k_post, eval_boot boot,
                              eval_event_study *out) {
     memset(out, 0, sizeof *out);
@@ -314,6 +388,7 @@ kith_rc eval_event_study_run(const eval_match *m, const double *y, size_t k_pre,
     boot_means(v, pairs, k, boot, means, reps);
     out->k_pre = k_pre;
     out->k_post = k_post;
+    double crit = bonferroni_z(k_pre > 1 ? k_pre - 1 : 1);
     out->pretrend_ok = true;
     for(size_t j = 0; j < k; j++) {
         eval_period *p = &out->periods[j];
@@ -322,7 +397,7 @@ kith_rc eval_event_study_run(const eval_match *m, const double *y, size_t k_pre,
         p->diff = summarise(means[j], col, boot.b);
         if(j >= ref) continue;
         if(p->diff.se > 0) out->pretrend_max_z = fmax(out->pretrend_max_z, fabs(p->diff.value) / p->diff.se);
-        if(!(p->diff.lo <= 0 && p->diff.hi >= 0)) out->pretrend_ok = false;
+        if(p->diff.se > 0 && fabs(p->diff.value) / p->diff.se > crit) out->pretrend_ok = false;
     }
     free(v);
     free(means);

@@ -64,6 +64,18 @@ typedef struct eval_match {
  * out with eval_match_free (also safe after a failure).
  */
 kith_rc eval_match_run(const double *logit, const bool *treated, size_t n, double caliper_sd, eval_match *out);
+/*
+ * Risk-set matching: as eval_match_run (the caliper from the pooled SD over
+ * all n rows), but a treated row takes only a control row of the same
+ * stratum (e.g. the month of the index date). Without replacement a unit
+ * (a person, who may have a row in several strata) is a control at most
+ * once; with replacement each treated row takes its nearest control row
+ * whether or not it was taken before (better matches when controls are
+ * scarce, at some cost in precision). Strata are matched in increasing
+ * order, rows within one in index order.
+ */
+kith_rc eval_match_strata(const double *logit, const bool *treated, const int32_t *stratum, const uint32_t *unit,
+                          size_t n, double caliper_sd, bool replace, eval_match *out);
 void eval_match_free(eval_match *m);
 
 /* One covariate's balance between the groups. */
@@ -114,7 +126,9 @@ typedef struct eval_event_study {
     size_t k_pre, k_post;
     eval_period periods[2 * EVAL_MAX_PERIODS]; /* k_pre + k_post */
     double pretrend_max_z; /* max |diff| / SE over pre-periods but the reference (0 if none) */
-    bool pretrend_ok;      /* every pre-period CI contains 0 */
+    bool pretrend_ok;      /* no pre-period's |diff| / SE exceeds the 5% two-sided critical value
+                              corrected for the k_pre - 1 periods tested (Bonferroni: 1.96 for
+                              one, 2.39 for three) */
 } eval_event_study;
 
 /*

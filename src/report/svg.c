@@ -239,3 +239,43 @@ kith_rc spc_funnel_svg(buf *b, const spc_funnel *f, const spc_svg_opts *o) {
         point(&p, f->den[i], f->value[i], f->cause[i], o->labels ? o->labels[i] : NULL, f->value[i]);
     return finish(&p);
 }
+
+kith_rc svg_interval_chart(buf *b, const svg_interval *v, size_t n, double divider, const spc_svg_opts *o) {
+    if(!b || !v || !o || !o->title || n < 1) return KITH_EINVAL;
+    double x0 = v[0].x, x1 = v[0].x, lo = 0, hi = 0;
+    for(size_t i = 0; i < n; i++) {
+        x0 = fmin(x0, v[i].x);
+        x1 = fmax(x1, v[i].x);
+        double l = isnan(v[i].lo) ? v[i].value : v[i].lo, h = isnan(v[i].hi) ? v[i].value : v[i].hi;
+        if(!isnan(l)) lo = fmin(lo, l);
+        if(!isnan(h)) hi = fmax(hi, h);
+    }
+    pen p = {b, KITH_OK, x0 - 0.5, x1 + 0.5, 0, 0};
+    pad_y(&p, lo, hi);
+    frame(&p, o);
+    put(&p, "<desc id=\"spc-desc\">");
+    if(o->desc) text(&p, o->desc);
+    put(&p, " %zu estimates with 95%% intervals.</desc>\n", n);
+    hline(&p, 0, "#000000", NULL, NULL);
+    if(!isnan(divider)) {
+        double x = px(&p, divider);
+        put(&p, "<line x1=\"%.2f\" y1=\"%.1f\" x2=\"%.2f\" y2=\"%.1f\" stroke=\"#555555\" stroke-dasharray=\"6 4\"/>\n",
+            x, MT, x, H - MB);
+    }
+    for(size_t i = 0; i < n; i++) {
+        double x = px(&p, v[i].x);
+        if(o->labels) {
+            put(&p, "<text x=\"%.2f\" y=\"%.1f\" text-anchor=\"middle\">", x, H - MB + 16);
+            text(&p, o->labels[i]);
+            put(&p, "</text>\n");
+        }
+        if(isnan(v[i].value)) continue;
+        if(!isnan(v[i].lo) && !isnan(v[i].hi))
+            put(&p, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"" C_NEUTRAL "\" stroke-width=\"2\"/>\n",
+                x, py(&p, v[i].lo), x, py(&p, v[i].hi));
+        put(&p, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"4\" fill=\"" C_NEUTRAL "\"><title>", x, py(&p, v[i].value));
+        if(o->labels) text(&p, o->labels[i]);
+        put(&p, ": %.4g (95%% interval %.4g to %.4g)</title></circle>\n", v[i].value, v[i].lo, v[i].hi);
+    }
+    return finish(&p);
+}

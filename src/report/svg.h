@@ -35,4 +35,14 @@ kith_rc spc_xmr_svg(buf *b, const spc_xmr *x, const spc_svg_opts *o);
 /* Append an SVG funnel plot of f to b; errors as spc_xmr_svg. */
 kith_rc spc_funnel_svg(buf *b, const spc_funnel *f, const spc_svg_opts *o);
 
+/* One estimate with its 95% interval at position x (NaN lo/hi: none). */
+typedef struct svg_interval {
+    double x, value, lo, hi;
+} svg_interval;
+
+/* Append an SVG of estimates with interval bars around a zero line (an
+ * event study, a forest of effects), with a dashed vertical divider at x =
+ * divider (NaN: none); o->labels, when given, label each estimate. */
+kith_rc svg_interval_chart(buf *b, const svg_interval *v, size_t n, double divider, const spc_svg_opts *o);
+
 #endif
