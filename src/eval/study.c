@@ -24,7 +24,7 @@
 
 const char *const study_covariate_key[STUDY_COVARIATES] = {
     "age", "female", "deprivation", "efi", "long-term-conditions", "prior-admissions", "prior-bed-days",
-    "recent-discharge", "years-since-admission", "ae-attendances", "social-care"};
+    "recent-discharge", "years-since-admission", "in-hospital", "ae-attendances", "social-care"};
 const char *const study_covariate_name[STUDY_COVARIATES] = {
     "Age (years)",
     "Female",
@@ -35,6 +35,7 @@ const char *const study_covariate_name[STUDY_COVARIATES] = {
     "Emergency bed days, year before (log 1+)",
     "Discharged from an emergency stay in the 30 days before",
     "Years since the last emergency admission (max 1)",
+    "In hospital on the index date",
     "A&E attendances, year before (max 5)",
     "Receiving council-funded social care"};
 const char *const study_outcome_key[STUDY_OUTCOMES] = {"emergency-admissions", "emergency-bed-days"};
@@ -129,9 +130,12 @@ static void covariates(const pop_extract *x, const pop_person *p, int32_t day, d
     f[STUDY_BED_DAYS] = log1p(bed);
     f[STUDY_RECENT] = r[RISK_RECENT];
     int32_t last = POP_NEVER;
+    f[STUDY_INPATIENT] = 0;
     for(uint32_t i = 0; i < p->event_n; i++) {
         const pop_event *e = &x->events[p->event_lo + i];
+        bool stay = e->kind == POP_EMERGENCY_ADMISSION || e->kind == POP_ELECTIVE_ADMISSION;
         if(e->kind == POP_EMERGENCY_ADMISSION && e->from < day && e->from > last) last = e->from;
+        if(stay && e->from < day && (e->to == POP_OPEN || e->to >= day)) f[STUDY_INPATIENT] = 1;
     }
     f[STUDY_SINCE] = last == POP_NEVER || day - last >= 365 ? 1 : (day - last) / 365.0;
     f[STUDY_AE] = r[RISK_AE];
@@ -164,14 +168,15 @@ static void add_controls(const pop_extract *x, const int32_t *reached, int32_t d
 /* Coarsened exact matching: people are only matched within the same cell of
  * frailty category (fit, mild, moderate, severe), emergency admissions in the
  * year before (0, 1, 2 or more) and when the last began (in the 30 days
- * before, 31-91, 92-365): seven admission classes. */
-#define STUDY_CELLS 28
+ * before, 31-91, 92-365): seven admission classes; and whether the person is
+ * in hospital that day. */
+#define STUDY_CELLS 56
 static int32_t coarse_cell(const double *f) {
     int frailty = efi_category_of_score(f[STUDY_EFI]);
     int prior = f[STUDY_PRIOR] >= 2 ? 2 : (int)f[STUDY_PRIOR];
     double days = f[STUDY_SINCE] * 365;
     int when = days <= 30 ? 0 : days <= 91 ? 1 : 2;
-    return frailty * 7 + (prior ? 1 + (prior - 1) * 3 + when : 0);
+    return (frailty * 7 + (prior ? 1 + (prior - 1) * 3 + when : 0)) * 2 + (f[STUDY_INPATIENT] > 0);
 }
 
 static kith_rc fail(char *err, size_t errlen, kith_rc rc, const char *msg) {

@@ -46,6 +46,7 @@ typedef enum study_covariate {
     STUDY_BED_DAYS,    /* log(1 + emergency bed days in the year before) */
     STUDY_RECENT,      /* discharged from an emergency stay in the 30 days before */
     STUDY_SINCE,       /* years since the last emergency admission began, at most 1 (1: none in the year) */
+    STUDY_INPATIENT,   /* in hospital on the day (admitted before it, not yet discharged) */
     STUDY_AE,          /* A&E attendances in the year before, at most 5 */
     STUDY_SOCIAL_CARE, /* receiving a council-funded service on the day */
     STUDY_COVARIATES
