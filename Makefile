@@ -137,6 +137,11 @@ bench-frailty: bin/kith
 bench-risk: bin/kith
 	bench/risk/run.sh
 
+# `kith report` on a 1,000,000-person place over 3 years (bench/report/run.sh)
+.PHONY: bench-report
+bench-report: bin/kith
+	bench/report/run.sh
+
 # `kith evaluate` over seeds: coverage of its intervals (BENCH_EVAL_PEOPLE, BENCH_EVAL_SEEDS)
 .PHONY: bench-eval
 bench-eval: bin/kith

@@ -35,5 +35,7 @@ for t in Patient Condition MedicationRequest Observation Procedure Encounter; do
   sed 's/pat-/pbt-/g' "$DIR.b/$t.ndjson" >> "$DIR/$t.ndjson" || exit 1
   rm -f "$DIR.b/$t.ndjson"
 done
+# the organisations (practices, neighbourhoods, localities) are the same ids in both: seed 1's, for bench/report
+[ -f "$DIR.a/Organization.ndjson" ] && mv "$DIR.a/Organization.ndjson" "$DIR/Organization.ndjson"
 cp "$DIR.a/ground-truth.json" "$DIR/"
 rm -rf "$DIR.a" "$DIR.b"

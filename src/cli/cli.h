@@ -67,6 +67,7 @@ int cli_link(int argc, char **argv);
 int cli_frailty(int argc, char **argv);
 int cli_risk(int argc, char **argv);
 int cli_view(int argc, char **argv);
+int cli_report(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
 
 /* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on

@@ -26,6 +26,7 @@ static const char USAGE[] =
     "             (probabilistic record linkage); explain and undo links\n"
     "  frailty    score everyone's electronic Frailty Index (eFI) as RiskAssessments\n"
     "  risk       fit and score the emergency admission risk model\n"
+    "  report     integration indicators: an HTML report with SPC charts, and CSV\n"
     "  evaluate   estimate what a service changed (matched difference-in-differences)\n"
     "  user       add, disable and list users; issue a user's bearer token\n"
     "  client     register system clients and issue their tokens\n"
@@ -80,6 +81,7 @@ int main(int argc, char **argv) {
     if(strcmp(argv[1], "risk") == 0) return cli_risk(argc - 1, argv + 1);
     if(strcmp(argv[1], "evaluate") == 0) return cli_evaluate(argc - 1, argv + 1);
     if(strcmp(argv[1], "view") == 0) return cli_view(argc - 1, argv + 1);
+    if(strcmp(argv[1], "report") == 0) return cli_report(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);
     if(strcmp(argv[1], "export") == 0) return cli_export(argc - 1, argv + 1);
     if(strcmp(argv[1], "reindex") == 0) return cli_reindex(argc - 1, argv + 1);

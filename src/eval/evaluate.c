@@ -247,12 +247,12 @@ kith_rc eval_balance(const eval_data *d, const eval_match *m, eval_balance_row *
     size_t nt, *t = NULL, *c = NULL;
     kith_rc rc = KITH_OK;
     split_groups(d->treated, d->n, &t, &nt, &c);
-    if(!nt || nt == d->n || !m->n_matched) {
+    if(!nt || nt == d->n || (m && !m->n_matched)) {
         rc = KITH_EINVAL;
         goto done;
     }
-    balance_rows(d, t, nt, c, d->n - nt, before);
-    balance_rows(d, m->treated, m->n_matched, m->control, m->n_matched, after);
+    if(before) balance_rows(d, t, nt, c, d->n - nt, before);
+    if(m && after) balance_rows(d, m->treated, m->n_matched, m->control, m->n_matched, after);
 done:
     free(t);
     free(c);

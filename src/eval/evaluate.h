@@ -85,7 +85,8 @@ typedef struct eval_balance_row {
 } eval_balance_row;
 
 /* Balance of each covariate over everyone (before[p]) and over the matched
- * pairs (after[p]); both arrays the caller's. KITH_EINVAL if a group is empty. */
+ * pairs (after[p]); both arrays the caller's, either may be NULL (m may be
+ * NULL when after is). KITH_EINVAL if a group is empty. */
 kith_rc eval_balance(const eval_data *d, const eval_match *m, eval_balance_row *before, eval_balance_row *after);
 
 /* An estimate with its bootstrap SE and 95% percentile interval. */

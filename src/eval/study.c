@@ -179,6 +179,124 @@ static int32_t coarse_cell(const double *f) {
     return (frailty * 7 + (prior ? 1 + (prior - 1) * 3 + when : 0)) * 2 + (f[STUDY_INPATIENT] > 0);
 }
 
+/* Solve a x = b for n unknowns (a n x n, row-major; both overwritten) by
+ * Gaussian elimination with partial pivoting. False when a is singular. */
+static bool solve(double *a, double *b, size_t n) {
+    for(size_t k = 0; k < n; k++) {
+        size_t piv = k;
+        for(size_t i = k + 1; i < n; i++)
+            if(fabs(a[i * n + k]) > fabs(a[piv * n + k])) piv = i;
+        if(fabs(a[piv * n + k]) < 1e-12) return false;
+        if(piv != k) {
+            for(size_t j = 0; j < n; j++) {
+                double t = a[k * n + j];
+                a[k * n + j] = a[piv * n + j];
+                a[piv * n + j] = t;
+            }
+            double t = b[k];
+            b[k] = b[piv];
+            b[piv] = t;
+        }
+        for(size_t i = k + 1; i < n; i++) {
+            double f = a[i * n + k] / a[k * n + k];
+            for(size_t j = k; j < n; j++) a[i * n + j] -= f * a[k * n + j];
+            b[i] -= f * b[k];
+        }
+    }
+    for(size_t k = n; k-- > 0;) {
+        for(size_t j = k + 1; j < n; j++) b[k] -= a[k * n + j] * b[j];
+        b[k] /= a[k * n + k];
+    }
+    return true;
+}
+
+/*
+ * Difference-in-differences over the pairs of m with the bias correction of
+ * Abadie and Imbens (2011, J Bus Econ Stat 29:1): what differences remain
+ * between a person and their comparator after matching are priced by a
+ * linear regression of the change (after - before) on the covariates among
+ * the matched comparators (with a whisker of ridge), and each comparator's
+ * change is moved by that price times the pair's difference. Pairs where
+ * matching was exact are not changed. The bootstrap then resamples the
+ * corrected pairs (the regression is not refitted in each resample).
+ */
+#define RIDGE 1e-6
+static kith_rc corrected_did(const eval_match *m, const double *cov, const double *before, const double *after,
+                             eval_boot boot, eval_did *out) {
+    enum { K = STUDY_COVARIATES + 1 };
+    size_t np = m->n_matched;
+    double xtx[K * K] = {0}, xty[K] = {0}, row[K];
+    for(size_t i = 0; i < np; i++) {
+        size_t c = m->control[i];
+        row[0] = 1;
+        memcpy(row + 1, cov + c * STUDY_COVARIATES, STUDY_COVARIATES * sizeof *row);
+        double dy = after[c] - before[c];
+        for(size_t j = 0; j < K; j++) {
+            xty[j] += row[j] * dy;
+            for(size_t k = 0; k < K; k++) xtx[j * K + k] += row[j] * row[k];
+        }
+    }
+    for(size_t j = 1; j < K; j++) xtx[j * K + j] += RIDGE * (np + 1.0);
+    bool fitted = solve(xtx, xty, K); /* xty now holds the coefficients */
+    double *b2 = xmalloc(2 * np * sizeof *b2), *a2 = xmalloc(2 * np * sizeof *a2);
+    size_t *t2 = xmalloc(np * sizeof *t2), *c2 = xmalloc(np * sizeof *c2);
+    for(size_t i = 0; i < np; i++) {
+        size_t t = m->treated[i], c = m->control[i];
+        double shift = 0;
+        for(size_t j = 0; j < STUDY_COVARIATES && fitted; j++)
+            shift += xty[j + 1] * (cov[t * STUDY_COVARIATES + j] - cov[c * STUDY_COVARIATES + j]);
+        b2[i] = before[t];
+        a2[i] = after[t];
+        b2[np + i] = before[c];
+        a2[np + i] = after[c] + shift;
+        t2[i] = i;
+        c2[i] = np + i;
+    }
+    eval_match pairs = {.n_treated = m->n_treated, .n_control = m->n_control, .n_matched = np, .treated = t2,
+                        .control = c2, .caliper = m->caliper};
+    kith_rc rc = eval_did_run(&pairs, b2, a2, boot, out);
+    out->before_control = 0;
+    out->after_control = 0;
+    for(size_t i = 0; i < np; i++) { /* the comparators' own means, as they were */
+        out->before_control += before[m->control[i]] / np;
+        out->after_control += after[m->control[i]] / np;
+    }
+    free(b2);
+    free(a2);
+    free(t2);
+    free(c2);
+    return rc;
+}
+
+static int stratum_cmp(const void *a, const void *b) {
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Keep only the rows (with their covariates) whose stratum, month and cell,
+ * holds someone treated: a comparator elsewhere can never be matched, and
+ * fitting the propensity model on them would let the many people unlike
+ * anyone treated decide its coefficients. Treated rows come first and stay. */
+static void keep_shared_cells(rows *r, double *cov) {
+    size_t nt = 0;
+    while(nt < r->n && r->treated[nt]) nt++;
+    int32_t *cells = xmalloc((nt ? nt : 1) * sizeof *cells);
+    memcpy(cells, r->stratum, nt * sizeof *cells);
+    qsort(cells, nt, sizeof *cells, stratum_cmp);
+    size_t k = nt;
+    for(size_t i = nt; i < r->n; i++) {
+        if(!bsearch(&r->stratum[i], cells, nt, sizeof *cells, stratum_cmp)) continue;
+        r->person[k] = r->person[i];
+        r->index[k] = r->index[i];
+        r->stratum[k] = r->stratum[i];
+        r->treated[k] = r->treated[i];
+        memmove(cov + k * STUDY_COVARIATES, cov + i * STUDY_COVARIATES, STUDY_COVARIATES * sizeof *cov);
+        k++;
+    }
+    r->n = k;
+    free(cells);
+}
+
 static kith_rc fail(char *err, size_t errlen, kith_rc rc, const char *msg) {
     snprintf(err, errlen, "%s", msg);
     return rc;
@@ -261,6 +379,10 @@ kith_rc study_run(const pop_extract *x, const study_opts *o, study_result *out, 
         covariates(x, &x->people[r.person[i]], r.index[i], f);
         r.stratum[i] = r.stratum[i] * STUDY_CELLS + coarse_cell(f);
     }
+    eval_data all = {.n = r.n, .p = STUDY_COVARIATES, .x = cov, .treated = r.treated};
+    eval_balance(&all, NULL, out->before, NULL);
+    keep_shared_cells(&r, cov);
+    out->cell_rows = r.n - nt;
     eval_data d = {.n = r.n, .p = STUDY_COVARIATES, .x = cov, .treated = r.treated};
     if(eval_propensity(&d, logit)) {
         rc = fail(err, errlen, KITH_EINVAL, "the propensity model could not be fitted");
@@ -272,7 +394,7 @@ kith_rc study_run(const pop_extract *x, const study_opts *o, study_result *out, 
         rc = fail(err, errlen, KITH_EINVAL, "no one reached by the service has a comparable person to match with");
         goto done;
     }
-    eval_balance(&d, &out->match, out->before, out->after);
+    eval_balance(&d, &out->match, NULL, out->after);
 
     /* outcomes either side of the index date */
     int len = out->window / out->periods;
@@ -297,7 +419,7 @@ kith_rc study_run(const pop_extract *x, const study_opts *o, study_result *out, 
         }
     }
     for(int s = 0; s < STUDY_OUTCOMES && !rc; s++)
-        rc = eval_did_run(&out->match, out_before[s], out_after[s], o->boot, &out->did[s]);
+        rc = corrected_did(&out->match, cov, out_before[s], out_after[s], o->boot, &out->did[s]);
     if(!rc) rc = eval_event_study_run(&out->match, y, (size_t)out->periods, k_post, o->boot, &out->events);
     if(rc) {
         rc = fail(err, errlen, KITH_EINVAL, "the bootstrap settings are out of range");

@@ -79,6 +79,7 @@ typedef struct study_result {
     size_t outside;                /* of them, without the whole window either side */
     size_t treated;                /* in the study */
     size_t control_rows, control_people; /* possible controls (person-months) and the people */
+    size_t cell_rows;              /* of the possible controls' rows, those in a cell with someone treated */
     int32_t first_index, last_index;     /* the treated people's index dates */
     eval_match match;              /* rows: see row_* */
     eval_balance_row before[STUDY_COVARIATES], after[STUDY_COVARIATES];

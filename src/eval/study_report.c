@@ -100,7 +100,9 @@ void study_summary(buf *b, const study_result *r, const study_labels *l) {
     buf_printf(b, "  %zu of the %zu (%.1f%%) were matched one to one with a comparator from the same month "
                   "with the nearest propensity score (within %.3f on the logit scale): similar age, sex, "
                   "deprivation, frailty, long-term conditions, social care and hospital use in the year "
-                  "before. The estimates are about these matched people.\n",
+                  "before, in the same cell of frailty and recent admissions. What differences remain are "
+                  "adjusted for by regression (bias-corrected matching). The estimates are about these "
+                  "matched people.\n",
                r->match.n_matched, r->treated, 100.0 * r->match.n_matched / r->treated, r->match.caliper);
     buf bad;
     buf_init(&bad, 0);

@@ -123,10 +123,32 @@ static int fix_number(scan *s, json_object *v, json_object *parent, const char *
     return 0;
 }
 
+/* Does json-c's value v have the kind the text's value starting with c has? */
+static bool same_kind(char c, json_object *v) {
+    json_type t = json_object_get_type(v); /* json_type_null for NULL */
+    switch(c) {
+    case '{': return t == json_type_object;
+    case '[': return t == json_type_array;
+    case '"': return t == json_type_string;
+    case 't':
+    case 'f': return t == json_type_boolean;
+    case 'n': return t == json_type_null;
+    default: return t == json_type_int || t == json_type_double;
+    }
+}
+
 static int fix_value(scan *s, json_object *v, json_object *parent, const char *key, size_t idx) {
     skip_ws(s);
     if(s->p >= s->end) return -1;
     char c = *s->p;
+    /* The walk follows json-c's tree in the text's order. A repeated property
+     * name leaves the tree with fewer members than the text, and the two fall
+     * out of step: stop at the first value whose kind differs. */
+    if(!same_kind(c, v)) {
+        snprintf(s->err, s->errlen, "duplicate property name in an object before offset %ld",
+                 (long)(s->p - s->start));
+        return -2;
+    }
     if(c == '{') {
         s->p++;
         size_t members = 0;

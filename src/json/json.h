@@ -105,4 +105,36 @@ kith_rc json_write(buf *b, const json_value *v);
 /* Deep equality: numbers compare by exact text, objects ignore key order. */
 bool json_equal(const json_value *a, const json_value *b);
 
+/* ---- reading a few members without a tree (span.c) -------------------------
+ *
+ * For bulk extracts that take a handful of members from millions of
+ * documents: no allocation, no tree, no json-c. A json_span is a borrowed
+ * slice of the caller's text holding one JSON value. json_span_check checks
+ * the structure (balanced objects and arrays, closed strings, valid escapes
+ * in strings that have any, members as "key": value, depth up to
+ * JSON_MAX_DEPTH; control characters inside a string without escapes are
+ * not looked for); the lookups expect a checked span and answer false for
+ * anything that is not there or not of the kind asked for. Numbers and the
+ * literals true/false/null are taken as written, not checked to the letter;
+ * duplicate keys are not looked for (the first wins). Thread-safe. */
+typedef struct json_span {
+    const char *p;
+    size_t n;
+} json_span;
+
+/* Is text[0..len) one JSON value (leading and trailing white space allowed)?
+ * *out (may be NULL) gets it. */
+bool json_span_check(const char *text, size_t len, json_span *out);
+/* Member key of object obj, into *out. */
+bool json_span_get(json_span obj, const char *key, json_span *out);
+/* Element i of array arr, into *out. */
+bool json_span_at(json_span arr, size_t i, json_span *out);
+/* The string v decoded (escapes, \uXXXX as UTF-8) into out[0..cap) with a
+ * NUL; false when v is not a string or does not fit. */
+bool json_span_text(json_span v, char *out, size_t cap);
+/* Is v the string s (compared decoded)? */
+bool json_span_is(json_span v, const char *s);
+/* Is v the literal true? */
+bool json_span_true(json_span v);
+
 #endif

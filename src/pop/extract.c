@@ -161,10 +161,9 @@ int pop_age(const pop_person *p, int32_t day) {
     return age;
 }
 
-/* The Patient id a Reference names ("Patient/x", or a URL ending so), as
- * a pointer into the string and its length; NULL when it names none. */
-static const char *patient_of(const json_value *reference, size_t *n) {
-    const char *r = json_string(json_get(reference, "reference"));
+/* The Patient id reference text r names, as a pointer into r and its
+ * length; NULL when it names none. */
+static const char *patient_in(const char *r, size_t *n) {
     if(!r) return NULL;
     const char *p = NULL;
     for(const char *q = strstr(r, "Patient/"); q; q = strstr(q + 1, "Patient/"))
@@ -174,17 +173,26 @@ static const char *patient_of(const json_value *reference, size_t *n) {
     return *n && *n <= 64 ? p : NULL;
 }
 
-bool pop_reference_patient(const json_value *reference, char out[72]) {
+/* The same for a Reference (its .reference). */
+static const char *patient_of(const json_value *reference, size_t *n) {
+    return patient_in(json_string(json_get(reference, "reference")), n);
+}
+
+bool pop_patient_in(const char *reference, char out[72]) {
     size_t n;
-    const char *p = patient_of(reference, &n);
+    const char *p = patient_in(reference, &n);
     if(!p) return false;
     memcpy(out, p, n);
     out[n] = '\0';
     return true;
 }
 
+bool pop_reference_patient(const json_value *reference, char out[72]) {
+    return pop_patient_in(json_string(json_get(reference, "reference")), out);
+}
+
 /* The first coding's code of CodeableConcept cc, or NULL. */
-static const char *first_code(const json_value *cc) {
+const char *pop_first_code(const json_value *cc) {
     json_value *codings = json_get(cc, "coding");
     for(size_t i = 0; i < json_array_len(codings); i++) {
         const char *c = json_string(json_get(json_array_at(codings, i), "code"));
@@ -194,10 +202,10 @@ static const char *first_code(const json_value *cc) {
 }
 
 /* Does CodeableConcept cc (or an array of them) carry code (any system when system NULL)? */
-static bool has_code(const json_value *cc, const char *system, const char *code) {
+bool pop_has_code(const json_value *cc, const char *system, const char *code) {
     if(json_kind_of(cc) == JSON_ARRAY) {
         for(size_t i = 0; i < json_array_len(cc); i++)
-            if(has_code(json_array_at(cc, i), system, code)) return true;
+            if(pop_has_code(json_array_at(cc, i), system, code)) return true;
         return false;
     }
     json_value *codings = json_get(cc, "coding");
@@ -222,7 +230,7 @@ static uint64_t deficits_of(const efi_codes *codes, const json_value *cc) {
     return mask;
 }
 
-static int32_t day_or(const json_value *v, int32_t dflt) {
+int32_t pop_day_or(const json_value *v, int32_t dflt) {
     int32_t d;
     return pop_day(json_string(v), &d) ? d : dflt;
 }
@@ -274,17 +282,17 @@ static void add_condition(pop_extract *x, const char *id, const json_value *r) {
     static const char *const ACTIVE[] = {"active", "recurrence", "relapse", NULL};
     static const char *const ENDED[] = {"inactive", "remission", "resolved", NULL};
     static const char *const VOID[] = {"refuted", "entered-in-error", NULL};
-    const char *clinical = first_code(json_get(r, "clinicalStatus"));
-    const char *verification = first_code(json_get(r, "verificationStatus"));
+    const char *clinical = pop_first_code(json_get(r, "clinicalStatus"));
+    const char *verification = pop_first_code(json_get(r, "verificationStatus"));
     if(in_list(verification, VOID)) {
         x->skipped++;
         return;
     }
-    int32_t from = day_or(json_get(r, "onsetDateTime"), POP_NEVER);
-    if(from == POP_NEVER) from = day_or(json_get(json_get(r, "onsetPeriod"), "start"), POP_NEVER);
-    if(from == POP_NEVER) from = day_or(json_get(r, "recordedDate"), POP_NEVER);
-    int32_t to = day_or(json_get(r, "abatementDateTime"), POP_OPEN);
-    if(to == POP_OPEN) to = day_or(json_get(json_get(r, "abatementPeriod"), "end"), POP_OPEN);
+    int32_t from = pop_day_or(json_get(r, "onsetDateTime"), POP_NEVER);
+    if(from == POP_NEVER) from = pop_day_or(json_get(json_get(r, "onsetPeriod"), "start"), POP_NEVER);
+    if(from == POP_NEVER) from = pop_day_or(json_get(r, "recordedDate"), POP_NEVER);
+    int32_t to = pop_day_or(json_get(r, "abatementDateTime"), POP_OPEN);
+    if(to == POP_OPEN) to = pop_day_or(json_get(json_get(r, "abatementPeriod"), "end"), POP_OPEN);
     /* resolved with no date it ended: it cannot be placed in time, so it never counts */
     if(clinical && !in_list(clinical, ACTIVE) && (!in_list(clinical, ENDED) || to == POP_OPEN)) {
         x->skipped++;
@@ -299,9 +307,9 @@ static void add_observation(pop_extract *x, const char *id, const json_value *r)
         x->skipped++;
         return;
     }
-    int32_t from = day_or(json_get(r, "effectiveDateTime"), POP_NEVER);
-    if(from == POP_NEVER) from = day_or(json_get(json_get(r, "effectivePeriod"), "start"), POP_NEVER);
-    if(from == POP_NEVER) from = day_or(json_get(r, "issued"), POP_NEVER);
+    int32_t from = pop_day_or(json_get(r, "effectiveDateTime"), POP_NEVER);
+    if(from == POP_NEVER) from = pop_day_or(json_get(json_get(r, "effectivePeriod"), "start"), POP_NEVER);
+    if(from == POP_NEVER) from = pop_day_or(json_get(r, "issued"), POP_NEVER);
     add_fact(x, "Observation", id, r, json_get(r, "subject"), json_get(r, "code"), from, POP_OPEN);
 }
 
@@ -311,8 +319,8 @@ static void add_procedure(pop_extract *x, const char *id, const json_value *r) {
         x->skipped++;
         return;
     }
-    int32_t from = day_or(json_get(r, "performedDateTime"), POP_NEVER);
-    if(from == POP_NEVER) from = day_or(json_get(json_get(r, "performedPeriod"), "start"), POP_NEVER);
+    int32_t from = pop_day_or(json_get(r, "performedDateTime"), POP_NEVER);
+    if(from == POP_NEVER) from = pop_day_or(json_get(json_get(r, "performedPeriod"), "start"), POP_NEVER);
     add_fact(x, "Procedure", id, r, json_get(r, "subject"), json_get(r, "code"), from, POP_OPEN);
 }
 
@@ -346,8 +354,8 @@ static void add_medication(pop_extract *x, const char *id, const json_value *r) 
         x->skipped++;
         return;
     }
-    int32_t from = day_or(json_get(r, "authoredOn"), POP_NEVER);
-    int32_t to = day_or(json_get(json_get(json_get(r, "dispenseRequest"), "validityPeriod"), "end"), POP_OPEN);
+    int32_t from = pop_day_or(json_get(r, "authoredOn"), POP_NEVER);
+    int32_t to = pop_day_or(json_get(json_get(json_get(r, "dispenseRequest"), "validityPeriod"), "end"), POP_OPEN);
     if(ended && to == POP_OPEN) to = POP_AT_DEATH;
     char ref[160];
     int len = snprintf(ref, sizeof ref, "MedicationRequest/%s", id);
@@ -372,8 +380,8 @@ static void add_patient(pop_extract *x, const char *id, const json_value *r) {
     uint32_t at = person_get(x, id, strlen(id)); /* first: it may move x->people */
     pop_person *p = &x->people[at];
     p->seen = true;
-    p->birth = day_or(json_get(r, "birthDate"), POP_NEVER);
-    p->death = day_or(json_get(r, "deceasedDateTime"), json_boolean(json_get(r, "deceasedBoolean")) ? POP_NEVER : POP_OPEN);
+    p->birth = pop_day_or(json_get(r, "birthDate"), POP_NEVER);
+    p->death = pop_day_or(json_get(r, "deceasedDateTime"), json_boolean(json_get(r, "deceasedBoolean")) ? POP_NEVER : POP_OPEN);
     const char *g = json_string(json_get(r, "gender"));
     p->sex = !g ? 0 : strcmp(g, "female") == 0 ? 1 : strcmp(g, "male") == 0 ? 2 : strcmp(g, "other") == 0 ? 3 : 0;
     json_value *addr = json_get(r, "address");
@@ -419,21 +427,21 @@ static void add_encounter(pop_extract *x, const json_value *r) {
     }
     const char *cls = json_string(json_get(json_get(r, "class"), "code"));
     json_value *type = json_get(r, "type"), *period = json_get(r, "period"), *hosp = json_get(r, "hospitalization");
-    int32_t from = day_or(json_get(period, "start"), POP_NEVER), to = day_or(json_get(period, "end"), POP_OPEN);
-    if(has_code(type, NULL, "mdt-discussion")) {
+    int32_t from = pop_day_or(json_get(period, "start"), POP_NEVER), to = pop_day_or(json_get(period, "end"), POP_OPEN);
+    if(pop_has_code(type, NULL, "mdt-discussion")) {
         add_event(x, json_get(r, "subject"), POP_MDT_DISCUSSION, from, to, false);
     } else if(cls && (strcmp(cls, "IMP") == 0 || strcmp(cls, "ACUTE") == 0 || strcmp(cls, "NONAC") == 0)) {
-        bool emergency = has_code(type, NULL, "emergency-admission") || has_code(json_get(hosp, "admitSource"), NULL, "emd");
+        bool emergency = pop_has_code(type, NULL, "emergency-admission") || pop_has_code(json_get(hosp, "admitSource"), NULL, "emd");
         json_value *ext = json_get(hosp, "extension");
         for(size_t i = 0; i < json_array_len(ext) && !emergency; i++) {
             json_value *e = json_array_at(ext, i);
             const char *u = json_string(json_get(e, "url"));
-            const char *m = first_code(json_get(e, "valueCodeableConcept"));
+            const char *m = pop_first_code(json_get(e, "valueCodeableConcept"));
             if(u && m && strstr(u, "AdmissionMethod") && m[0] == '2') emergency = true; /* NHS admission methods 21-2D */
         }
-        if(has_code(type, NULL, "elective-admission")) emergency = false;
+        if(pop_has_code(type, NULL, "elective-admission")) emergency = false;
         json_value *disp = json_get(hosp, "dischargeDisposition");
-        bool died = has_code(disp, NULL, "79") || has_code(disp, NULL, "exp");
+        bool died = pop_has_code(disp, NULL, "79") || pop_has_code(disp, NULL, "exp");
         add_event(x, json_get(r, "subject"), emergency ? POP_EMERGENCY_ADMISSION : POP_ELECTIVE_ADMISSION, from, to, died);
     } else if(cls && strcmp(cls, "EMER") == 0) {
         add_event(x, json_get(r, "subject"), POP_AE_ATTENDANCE, from, to, false);
@@ -449,8 +457,8 @@ static void add_episode(pop_extract *x, const json_value *r) {
         return;
     }
     json_value *period = json_get(r, "period");
-    add_event(x, json_get(r, "patient"), POP_SOCIAL_CARE, day_or(json_get(period, "start"), POP_NEVER),
-              day_or(json_get(period, "end"), POP_OPEN), false);
+    add_event(x, json_get(r, "patient"), POP_SOCIAL_CARE, pop_day_or(json_get(period, "start"), POP_NEVER),
+              pop_day_or(json_get(period, "end"), POP_OPEN), false);
 }
 
 static void add_assessment(pop_extract *x, const char *id, const json_value *r) {

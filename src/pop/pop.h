@@ -145,6 +145,8 @@ const char *pop_text(const pop_extract *x, uint32_t off);
 /* The Patient id a Reference names ("Patient/x", or a URL ending so) into
  * out; false when it names no Patient. */
 bool pop_reference_patient(const json_value *reference, char out[72]);
+/* The same from the reference text itself ("Patient/x", or a URL ending so). */
+bool pop_patient_in(const char *reference, char out[72]);
 /* The index of the person with this Patient id, or -1. */
 long pop_find(const pop_extract *x, const char *id);
 
@@ -156,6 +158,12 @@ const char *const *pop_types(unsigned want);
 bool pop_day(const char *s, int32_t *out);
 /* Whole years of age on day, or -1 when the birth date is unknown. */
 int pop_age(const pop_person *p, int32_t day);
+/* Days since 1970 of the date or dateTime string v (as pop_day), else dflt. */
+int32_t pop_day_or(const json_value *v, int32_t dflt);
+/* The code of the first coding of CodeableConcept cc that has one, or NULL (borrowed from cc). */
+const char *pop_first_code(const json_value *cc);
+/* Does CodeableConcept cc (or an array of them) carry code, in system (any system when NULL)? */
+bool pop_has_code(const json_value *cc, const char *system, const char *code);
 
 /* The eFI deficits person p has on day: coded deficits in force then (by
  * the comparison list when second), plus polypharmacy (efi.h). *drugs (may

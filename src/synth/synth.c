@@ -18,6 +18,7 @@
 #include "base/datetime.h"
 #include "base/mem.h"
 #include "base/nhs_number.h"
+#include "care/discharge.h"
 #include "social/cld.h"
 #include "synth/synth_int.h"
 
@@ -342,15 +343,6 @@ static const char *const ADMIT_REASON[][2] = {
     {"128045006", "Cellulitis"}, {"21522001", "Abdominal pain"}, {"271594007", "Syncope"}, {"2776000", "Delirium"},
 };
 
-static const char *const DELAY_REASON[][2] = {
-    {"none", "No delay"},
-    {"awaiting-home-care", "Awaiting start of a home care package"},
-    {"awaiting-community-bed", "Awaiting a community rehabilitation bed"},
-    {"awaiting-care-home", "Awaiting a care home placement"},
-    {"awaiting-assessment", "Awaiting a social care assessment"},
-    {"awaiting-equipment", "Awaiting equipment or adaptations"},
-    {"patient-family-choice", "Patient or family choice"},
-};
 
 typedef struct stay {
     int64_t admit, ready, discharge;
@@ -407,7 +399,7 @@ static void emit_stay(synth_gen *g, person *p, synth_rng *r, const stay *s) {
                    "{\"url\":\"" KITH_SYS "StructureDefinition/discharge-delay-reason\",\"valueCodeableConcept\":{"
                    "\"coding\":[{\"system\":\"" KITH_SYS "CodeSystem/discharge-delay-reason\",\"code\":\"%s\","
                    "\"display\":\"%s\"}]}}",
-                   s->pathway, s->pathway, ready, DELAY_REASON[reason][0], DELAY_REASON[reason][1]);
+                   s->pathway, s->pathway, ready, discharge_delay_reason[reason][0], discharge_delay_reason[reason][1]);
     }
     buf_printf(&g->b,
                "],\"dischargeDisposition\":{\"coding\":[{\"system\":\"https://fhir.hl7.org.uk/CodeSystem/"

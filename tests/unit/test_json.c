@@ -59,6 +59,23 @@ Test(json, duplicate_keys_are_rejected) {
     cr_assert(strstr(err, "duplicate"), "message was: %s", err);
 }
 
+/* A repeated key before values of other kinds used to put the check out of
+ * step with json-c's tree and abort the process (found by fuzz_json_span). */
+Test(json, duplicate_keys_before_other_kinds_are_rejected_not_fatal) {
+    static const char *in[] = {
+        "{\"md\":\"a\",\"id\":\"p\",\"md\":\"a\",\"status\":\"x\",\"name\":[{\"f\":1}],\"b\":\"c\"}",
+        "{\"a\":1,\"a\":{\"b\":2},\"c\":[1]}",
+        "{\"a\":[1],\"b\":null,\"a\":true,\"c\":{\"d\":1.50}}",
+    };
+    for(size_t i = 0; i < sizeof in / sizeof *in; i++) {
+        json_value *v = NULL;
+        char err[200] = "";
+        cr_assert_eq(json_parse(in[i], strlen(in[i]), &v, err, sizeof err), KITH_EINVAL, "%s", in[i]);
+        cr_assert_null(v);
+        cr_assert(strstr(err, "duplicate"), "message was: %s", err);
+    }
+}
+
 Test(json, malformed_text_is_rejected_with_an_offset) {
     static const char *bad[] = {"", "{", "{\"a\":}", "{\"a\":1,}", "[1 2]", "{\"a\":1} x", "'a'", "{\"a\":NaN}",
                                 "{\"a\":\"\xff\"}", "nul"};

@@ -261,3 +261,42 @@ Test(study, nobody_reached_or_a_bad_window_is_refused) {
     pop_extract_free(x);
     efi_codes_free(codes);
 }
+
+/* Ten people aged 84 discussed on 2024-06-10 and twenty never discussed aged
+ * 80 to 99, all admitted for 5 days in January; the comparators once more in
+ * September, for (age - 80) days. The comparators' change in bed days is
+ * age - 85, so whoever is matched, the bias-corrected difference for a
+ * person aged 84 is 0 - 5 - (84 - 85) = -4 exactly. */
+Test(study, remaining_differences_are_corrected_by_regression) {
+    efi_codes *codes = efi_codes_builtin();
+    pop_extract *x = pop_extract_new(codes, NULL, POP_WANT_EFI | POP_WANT_EVENTS);
+    char pid[32], eid[32], birth[16], to[16];
+    for(int i = 0; i < 30; i++) {
+        int age = i < 10 ? 84 : 70 + i; /* 80..99 */
+        snprintf(pid, sizeof pid, "p%d", i);
+        snprintf(birth, sizeof birth, "%d-03-01", 2024 - age);
+        patient(x, pid, birth);
+        snprintf(eid, sizeof eid, "a%d", i);
+        admission(x, eid, pid, "2024-01-10", "2024-01-15");
+        snprintf(eid, sizeof eid, "b%d", i);
+        if(i < 10) {
+            mdt(x, eid, pid, "2024-06-10");
+        } else {
+            snprintf(to, sizeof to, "2024-09-%02d", 1 + age - 80);
+            admission(x, eid, pid, "2024-09-01", to);
+        }
+    }
+    pop_extract_finish(x);
+    study_opts o = options();
+    o.min_age = 0;
+    o.caliper_sd = 10;
+    study_result r;
+    char err[256];
+    cr_assert_eq(study_run(x, &o, &r, err, sizeof err), KITH_OK, "%s", err);
+    cr_assert_eq(r.match.n_matched, 10);
+    const eval_did *b = &r.did[STUDY_BED_DAYS_OUT];
+    cr_assert_float_eq(b->effect.value, -4, 1e-6, "%g", b->effect.value);
+    double raw = (b->after_treated - b->before_treated) - (b->after_control - b->before_control);
+    cr_assert(fabs(raw - -4) > 0.05, "the matched comparators are not all 85: uncorrected %g", raw);
+    study_done(x, codes, &r);
+}
