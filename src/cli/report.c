@@ -264,7 +264,8 @@ int cli_report(int argc, char **argv) {
     else if(!quiet)
         printf("Integration indicators %04d-%02d to %04d-%02d (%ld months) for %ld people (left out: %ld opted out, "
                "%ld council-only, %ld with no birth date), %zu stays and attendances, %zu areas\n"
-               "Written to %s: index.html, indicators.csv, delay_reasons.csv, tasks.csv, social_care_requests.csv\n"
+               "Written to %s: index.html, indicators.csv, delay_reasons.csv, tasks.csv, social_care_requests.csv,\n"
+               "risk_pyramid.csv\n"
                "Time: read %.2f s (%ld resources, %ld unreadable), compute %.2f s, write %.2f s\n",
                fy, fm, ty, tm, months, m.people, m.excluded_opt_out, m.excluded_council_only, m.excluded_no_birth,
                r->nstays, m.nareas, out, t_read, r->read, r->unreadable, t_compute, t_write);

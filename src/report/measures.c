@@ -490,6 +490,33 @@ static void suppress_reason_tables(measures *m) {
     free(hidden);
 }
 
+/* The risk pyramids (see measures.h): everyone counted who is alive on the
+ * last day of the data, by their stored assessments' levels. */
+static void count_pyramids(const records *r, measures *m, size_t *const unit_area[LEVEL_COUNT], size_t cohort) {
+    const size_t per = m->nareas * RECORDS_LEVELS;
+    m->pyramid = xcalloc(RECORDS_ASSESSMENTS * per, sizeof *m->pyramid);
+    m->pyramid_hidden = xcalloc(RECORDS_ASSESSMENTS * per, sizeof *m->pyramid_hidden);
+    for(size_t i = 0; i < r->npeople; i++) {
+        const records_person *p = &r->people[i];
+        if(p->opted_out || p->social_only || p->birth == RECORDS_NONE || p->death <= m->data_end) continue;
+        size_t areas[MAX_AREAS_OF_PERSON], n = person_areas(r, unit_area, p, areas);
+        if(records_age(p, m->data_end) >= COHORT_AGE) areas[n++] = cohort;
+        for(int k = 0; k < RECORDS_ASSESSMENTS; k++) {
+            if(p->level[k] < 0) continue;
+            m->pyramid_people[k]++;
+            for(size_t a = 0; a < n; a++) m->pyramid[k * per + areas[a] * RECORDS_LEVELS + (size_t)p->level[k]]++;
+        }
+    }
+    for(int k = 0; k < RECORDS_ASSESSMENTS; k++)
+        suppress_area_table(m, m->pyramid + k * per, RECORDS_LEVELS, m->pyramid_hidden + k * per);
+}
+
+int64_t measures_pyramid(const measures *m, int k, size_t a, int l, bool *hidden) {
+    size_t at = ((size_t)k * m->nareas + a) * RECORDS_LEVELS + (size_t)l;
+    if(hidden) *hidden = m->pyramid_hidden[at];
+    return m->pyramid[at];
+}
+
 /* Requests for social care completed in the period by outcome: per area
  * over the window, and for the place by month, suppressed as the reasons. */
 static void count_requests(const records *r, measures *m, size_t *const unit_area[LEVEL_COUNT], const run *u) {
@@ -646,6 +673,7 @@ kith_rc measures_compute(const records *r, int first_year, int first_month, size
     m->task_day = task_day;
     if(task_day != RECORDS_NONE) count_tasks(r, m, unit_area, u.cohort);
     count_requests(r, m, unit_area, &u);
+    count_pyramids(r, m, unit_area, u.cohort);
     for(int l = 0; l < LEVEL_COUNT; l++) free(unit_area[l]);
     free(u.acc);
     free(u.age_mid);
@@ -655,6 +683,8 @@ kith_rc measures_compute(const records *r, int first_year, int first_month, size
 
 void measures_free(measures *m) {
     if(!m) return;
+    free(m->pyramid);
+    free(m->pyramid_hidden);
     free(m->areas);
     free(m->cells);
     free(m->reasons_by_area);

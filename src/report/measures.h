@@ -123,7 +123,16 @@ typedef struct measures {
     bool *requests_by_month_hidden;
     long requests_counted;       /* requests completed in the period (place) */
     long people, excluded_opt_out, excluded_council_only, excluded_no_birth;
+    /* The risk pyramids: people alive at data_end by the level of their stored
+     * frailty and admission-risk assessments, [assessment][area][level], with
+     * suppression (1-7 and secondary across each level's table). */
+    int64_t *pyramid;
+    bool *pyramid_hidden;
+    long pyramid_people[RECORDS_ASSESSMENTS]; /* people with that assessment (place) */
 } measures;
+
+/* The pyramid count of assessment k, area a, level l (and whether hidden). */
+int64_t measures_pyramid(const measures *m, int k, size_t a, int l, bool *hidden);
 
 /* Count and estimate every indicator for months first_year-first_month on,
  * `months` of them (1 to INDICATOR_MAX_MONTHS), and the task snapshot on

@@ -503,6 +503,83 @@ static void requests_section(page *p, const measures *m) {
            "social_care_requests.csv. Shares are left out of any row with a hidden count.</p>\n</section>\n");
 }
 
+static const char *const PYRAMID_KEY[RECORDS_ASSESSMENTS] = {"frailty", "admission-risk"};
+static const char *const PYRAMID_TITLE[RECORDS_ASSESSMENTS] = {"Frailty (electronic Frailty Index)",
+                                                               "Risk of an emergency admission in the next 12 months"};
+static const char *const LEVEL_LABEL[RECORDS_ASSESSMENTS][RECORDS_LEVELS] = {
+    {"Fit", "Mild frailty", "Moderate frailty", "Severe frailty"},
+    {"Low (under 10%)", "Moderate (10-20%)", "High (20-40%)", "Very high (40% and over)"}};
+
+kith_rc publish_pyramid_csv(buf *b, const measures *m) {
+    kith_rc rc = buf_puts(b, "assessment,level,unit,unit_name,segment,people,suppressed\n");
+    for(int k = 0; k < RECORDS_ASSESSMENTS && !rc; k++)
+        for(size_t a = 0; a < m->nareas && !rc; a++)
+            for(int l = 0; l < RECORDS_LEVELS && !rc; l++) {
+                bool hidden;
+                int64_t n = measures_pyramid(m, k, a, l, &hidden);
+                rc = buf_printf(b, "%s,", PYRAMID_KEY[k]);
+                if(!rc) rc = csv_area(b, measure_level_name(m->areas[a].level), m->areas[a].code, m->areas[a].name);
+                if(!rc) rc = buf_printf(b, ",%s,", records_level_code[k][l]);
+                if(!rc) rc = hidden ? buf_puts(b, ",1\n") : buf_printf(b, "%lld,0\n", (long long)n);
+            }
+    return rc;
+}
+
+/* The risk pyramids of the place, and a table of each level's areas. */
+static void pyramid_section(page *p, const measures *m) {
+    char end[11];
+    datetime_format_day(m->data_end, end);
+    put(p, "<section id=\"risk-pyramids\">\n<h2>Risk pyramids on %s</h2>\n", end);
+    put(p, "<dl><dt>Counted</dt><dd>people alive on the last day of the data whose record holds Kith's assessment: "
+           "the electronic Frailty Index category (RiskAssessment efi-&lt;id&gt;, from <code>kith frailty</code>, people "
+           "aged 65 and over) and the predicted risk of an emergency admission in the next 12 months "
+           "(RiskAssessment ear-&lt;id&gt;, from <code>kith risk score</code>)</dd><dt>Left out</dt><dd>people with the "
+           "national data opt-out; council-only records; people with no birth date</dd></dl>\n");
+    for(int k = 0; k < RECORDS_ASSESSMENTS; k++) {
+        put(p, "<h3>");
+        esc(p, PYRAMID_TITLE[k]);
+        put(p, "</h3>\n");
+        if(!m->pyramid_people[k]) {
+            put(p, "<p>No such assessments in the records: run <code>%s</code> on the database first.</p>\n",
+                k == RECORDS_FRAILTY ? "kith frailty" : "kith risk fit</code> and <code>kith risk score");
+            continue;
+        }
+        int64_t counts[RECORDS_LEVELS];
+        bool hidden[RECORDS_LEVELS];
+        for(int l = 0; l < RECORDS_LEVELS; l++) counts[l] = measures_pyramid(m, k, 0, l, &hidden[l]);
+        buf svg;
+        buf_init(&svg, 0);
+        char title[160];
+        snprintf(title, sizeof title, "%s: the place", PYRAMID_TITLE[k]);
+        spc_svg_opts o = {.title = title, .desc = "People by level."};
+        if(!svg_pyramid(&svg, LEVEL_LABEL[k], counts, hidden, RECORDS_LEVELS, &o)) inline_svg(p, &svg);
+        buf_free(&svg);
+        put(p, "<table><tr><th>Area</th><th>Level</th>");
+        for(int l = RECORDS_LEVELS; l-- > 0;) {
+            put(p, "<th>");
+            esc(p, LEVEL_LABEL[k][l]);
+            put(p, "</th>");
+        }
+        put(p, "</tr>\n");
+        for(size_t a = 0; a < m->nareas; a++) {
+            if(m->areas[a].level == LEVEL_PRACTICE) continue;
+            put(p, "<tr><td>");
+            esc(p, m->areas[a].name);
+            put(p, "</td><td>%s</td>", measure_level_name(m->areas[a].level));
+            for(int l = RECORDS_LEVELS; l-- > 0;) {
+                bool h;
+                int64_t n = measures_pyramid(m, k, a, l, &h);
+                if(h) put(p, "<td class=\"sup\">*</td>");
+                else put(p, "<td>%lld</td>", (long long)n);
+            }
+            put(p, "</tr>\n");
+        }
+        put(p, "</table>\n");
+    }
+    put(p, "<p class=\"note\">Practices: risk_pyramid.csv. The same counts, live and for any cohort, come from "
+           "<code>POST /fhir/Group/$risk-pyramid</code>.</p>\n</section>\n");
+}
+
 static const char NOT_COMPUTED[] =
     "<h2 id=\"not-computed\">Indicators not computed yet</h2>\n"
     "<p>These indicators of issue 8 are defined in docs/indicators.md but Kith does not compute them yet, so no "
@@ -556,6 +633,7 @@ kith_rc publish_html(buf *b, const measures *m, const publish_meta *meta) {
     }
     if(m->tasks) put(&p, "<li><a href=\"#tasks\">Open tasks without an owner, and overdue tasks</a></li>\n");
     put(&p, "<li><a href=\"#social-care-requests\">Social care requests by outcome</a></li>\n");
+    put(&p, "<li><a href=\"#risk-pyramids\">Risk pyramids</a></li>\n");
     put(&p, "<li><a href=\"#not-computed\">Indicators not computed yet</a></li>\n</ul></nav>\n");
     for(int k = 0; k < MEASURE_COUNT; k++) {
         const measure_info *info = &measure_infos[k];
@@ -581,6 +659,7 @@ kith_rc publish_html(buf *b, const measures *m, const publish_meta *meta) {
     }
     tasks_section(&p, m);
     requests_section(&p, m);
+    pyramid_section(&p, m);
     put(&p, "%s", NOT_COMPUTED);
     put(&p, "<footer><p class=\"note\">Read in %.1f s, computed in %.2f s.</p></footer>\n</body>\n</html>\n",
         meta->seconds_read, meta->seconds_compute);
@@ -612,9 +691,9 @@ static kith_rc write_file(const char *dir, const char *name, const buf *b, char 
 
 kith_rc publish_all(const char *dir, const measures *m, const publish_meta *meta, char *err, size_t errlen) {
     static const char *const NAMES[] = {"indicators.csv", "delay_reasons.csv", "tasks.csv", "social_care_requests.csv",
-                                        "index.html"};
+                                        "risk_pyramid.csv", "index.html"};
     kith_rc rc = KITH_OK;
-    for(int i = 0; i < 5 && !rc; i++) {
+    for(int i = 0; i < 6 && !rc; i++) {
         if(i == 2 && !m->tasks) continue;
         buf b;
         buf_init(&b, FILE_CAP);
@@ -622,6 +701,7 @@ kith_rc publish_all(const char *dir, const measures *m, const publish_meta *meta
              : i == 1 ? publish_reasons_csv(&b, m)
              : i == 2 ? publish_tasks_csv(&b, m)
              : i == 3 ? publish_requests_csv(&b, m)
+             : i == 4 ? publish_pyramid_csv(&b, m)
                       : publish_html(&b, m, meta);
         if(rc) snprintf(err, errlen, "%s would be over 1 GB: not written", NAMES[i]);
         else rc = write_file(dir, NAMES[i], &b, err, errlen);

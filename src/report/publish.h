@@ -46,6 +46,10 @@ kith_rc publish_tasks_csv(buf *b, const measures *m);
  * level,unit,unit_name,period,outcome,requests,share_of_requests,suppressed */
 kith_rc publish_requests_csv(buf *b, const measures *m);
 
+/* risk_pyramid.csv: assessment,level,unit,unit_name,segment,people,suppressed
+ * (assessment frailty or admission-risk; segment the qualitativeRisk code). */
+kith_rc publish_pyramid_csv(buf *b, const measures *m);
+
 /* The HTML report into b. */
 kith_rc publish_html(buf *b, const measures *m, const publish_meta *meta);
 

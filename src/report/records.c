@@ -28,7 +28,12 @@
 #define NO_TEXT UINT32_MAX
 #define MAX_THREADS 16
 
-const char *const records_types[] = {"Organization", "Patient", "Consent", "Encounter", "Task", "ServiceRequest", NULL};
+const char *const records_types[] = {"Organization", "Patient",        "Consent",        "Encounter",
+                                     "Task",         "ServiceRequest", "RiskAssessment", NULL};
+
+const char *const records_level_code[RECORDS_ASSESSMENTS][RECORDS_LEVELS] = {
+    {"fit", "mild", "moderate", "severe"},      /* efi-category (src/pop/frailty.c) */
+    {"low", "moderate", "high", "very-high"}}; /* risk-level (src/pop/risk.c) */
 
 #define REASON discharge_delay_reason
 _Static_assert(RECORDS_DELAY_REASONS == DISCHARGE_DELAY_REASONS, "one list of delay reasons");
@@ -50,6 +55,12 @@ typedef struct b_patient {
     bool social_only;
 } b_patient;
 
+typedef struct b_assessment {
+    uint32_t person;
+    uint8_t kind;  /* records_assessment */
+    uint8_t level;
+} b_assessment;
+
 typedef struct b_org {
     uint32_t id, name, parent; /* name, parent NO_TEXT when absent */
 } b_org;
@@ -70,6 +81,8 @@ struct records_batch {
     records_request *requests; /* .person likewise; .outcome: an arena offset in outcome_text */
     uint32_t *outcome_text;    /* per request: the outcome's arena offset, or NO_TEXT */
     size_t nrequests, cap_requests, cap_outcome_text;
+    b_assessment *assessments; /* .person: the Patient id's arena offset */
+    size_t nassessments, cap_assessments;
     long read, parsed, unreadable, skipped;
 };
 
@@ -117,6 +130,7 @@ static void batch_free(records_batch *b) {
     free(b->tasks);
     free(b->requests);
     free(b->outcome_text);
+    free(b->assessments);
     free(b);
 }
 
@@ -418,6 +432,32 @@ static void add_request(records_batch *b, json_span r) {
     b->requests[b->nrequests++] = q;
 }
 
+/* RiskAssessment/efi-<id> or ear-<id>: the level of its first prediction. */
+static void add_assessment(records_batch *b, json_span r) {
+    json_span v;
+    char id[80], pid[72], code[32];
+    int kind = !GET(r, &v, "id") || !*text_of(v, id, sizeof id) ? -1
+               : strncmp(id, "efi-", 4) == 0                   ? RECORDS_FRAILTY
+               : strncmp(id, "ear-", 4) == 0                   ? RECORDS_ADMISSION_RISK
+                                                               : -1;
+    int level = -1;
+    json_span preds, p0, codings, c0;
+    if(kind >= 0 && GET(r, &preds, "prediction") && json_span_at(preds, 0, &p0) &&
+       GET(p0, &codings, "qualitativeRisk", "coding") && json_span_at(codings, 0, &c0) && GET(c0, &v, "code") &&
+       *text_of(v, code, sizeof code))
+        for(int k = 0; k < RECORDS_LEVELS; k++)
+            if(strcmp(code, records_level_code[kind][k]) == 0) level = k;
+    if(level < 0 || (GET(r, &v, "status") && json_span_is(v, "entered-in-error")) || !GET(r, &v, "subject") ||
+       !patient_of(v, pid)) {
+        b->skipped++;
+        return;
+    }
+    uint32_t off = keep(b, pid, strlen(pid));
+    if(off == NO_TEXT) return;
+    GROW(b->assessments, b->nassessments, b->cap_assessments);
+    b->assessments[b->nassessments++] = (b_assessment){off, (uint8_t)kind, (uint8_t)level};
+}
+
 /* The code of an Encounter's class as written, looked up in the text; false
  * when it cannot be found that way. */
 static bool class_in_text(const char *body, size_t len, char out[16]) {
@@ -447,7 +487,8 @@ void records_add(records_batch *b, const char *type, const char *body, size_t le
     b->read++;
     int kind = strcmp(type, "Patient") == 0 ? 1 : strcmp(type, "Organization") == 0 ? 2
                : strcmp(type, "Consent") == 0 ? 3 : strcmp(type, "Encounter") == 0 ? 4
-               : strcmp(type, "Task") == 0 ? 5 : strcmp(type, "ServiceRequest") == 0 ? 6 : 0;
+               : strcmp(type, "Task") == 0 ? 5 : strcmp(type, "ServiceRequest") == 0 ? 6
+               : strcmp(type, "RiskAssessment") == 0 ? 7 : 0;
     char cls[16];
     if(!kind || !body || (kind == 4 && class_in_text(body, len, cls) && !hospital_class(cls))) {
         b->skipped++;
@@ -466,6 +507,7 @@ void records_add(records_batch *b, const char *type, const char *body, size_t le
     case 4: add_encounter(b, r); break;
     case 5: add_task(b, r); break;
     case 6: add_request(b, r); break;
+    case 7: add_assessment(b, r); break;
     }
 }
 
@@ -596,6 +638,7 @@ void records_finish(records *r) {
                 p = &r->people[r->npeople - 1];
             }
             *p = (records_person){.birth = bp->birth, .death = bp->death, .sex = bp->sex, .social_only = bp->social_only,
+                                  .level = {-1, -1},
                                   .practice = bp->practice == NO_TEXT ? RECORDS_NO_UNIT
                                                                       : unit_get(r, &units, b->text + bp->practice)};
         }
@@ -634,6 +677,10 @@ void records_finish(records *r) {
             if(p < 0) continue;
             t.person = (uint32_t)p;
             r->tasks[r->ntasks++] = t;
+        }
+        for(size_t i = 0; i < b->nassessments; i++) {
+            long p = strtab_lookup(&people, b->text + b->assessments[i].person);
+            if(p >= 0) r->people[p].level[b->assessments[i].kind] = (int8_t)b->assessments[i].level;
         }
         if(b->nrequests) r->requests = xrealloc(r->requests, (r->nrequests + b->nrequests) * sizeof *r->requests);
         for(size_t i = 0; i < b->nrequests; i++) {

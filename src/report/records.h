@@ -14,7 +14,8 @@
  * person (Task.for): whether it is open, on hold or closed, has an owner,
  * when it was made and when it is due. For each request for adult social
  * care (a ServiceRequest carrying the CLD Event_Outcome extension or
- * category): when it was completed and its outcome.
+ * category): when it was completed and its outcome. For each person's
+ * stored frailty and admission-risk RiskAssessments: their level.
  *
  * Resources are taken in any order into batches (records_batch), one per
  * reading thread, each parsing on its own; records_finish merges the
@@ -85,8 +86,18 @@ typedef struct records_person {
     int8_t sex;         /* 0 unknown, 1 female, 2 male, 3 other */
     bool opted_out;     /* national data opt-out: left out of every indicator */
     bool social_only;   /* a council's record only (tag record-source|cld): not a registered person */
+    int8_t level[2];    /* records_assessment: the stored RiskAssessment's level 0-3, or -1 when none */
     uint32_t stay_lo, stay_n;
 } records_person;
+
+/* The two stored assessments a risk pyramid counts (RiskAssessment/efi-<id>,
+ * written by `kith frailty`, and RiskAssessment/ear-<id>, by `kith risk
+ * score`), and their levels from lowest to highest. */
+typedef enum records_assessment { RECORDS_FRAILTY = 0, RECORDS_ADMISSION_RISK, RECORDS_ASSESSMENTS } records_assessment;
+#define RECORDS_LEVELS 4
+/* The qualitativeRisk code of level k of assessment a ("fit" ... "severe",
+ * "low" ... "very-high"); borrowed. */
+extern const char *const records_level_code[RECORDS_ASSESSMENTS][RECORDS_LEVELS];
 
 typedef enum records_task_state {
     RECORDS_TASK_OPEN = 0, /* requested, received, accepted, in-progress, ready */

@@ -279,3 +279,53 @@ kith_rc svg_interval_chart(buf *b, const svg_interval *v, size_t n, double divid
     }
     return finish(&p);
 }
+
+kith_rc svg_pyramid(buf *b, const char *const *labels, const int64_t *counts, const bool *hidden, size_t n,
+                    const spc_svg_opts *o) {
+    static const char *const FILL[] = {"#c8e6c9", "#ffe082", "#ffab91", "#e57373", "#b71c1c"};
+    if(!b || !labels || !counts || !hidden || !o || !o->title || n < 1 || n > sizeof FILL / sizeof *FILL)
+        return KITH_EINVAL;
+    pen p = {b, KITH_OK, 0, 1, 0, 1};
+    double max = 0, total = 0;
+    bool any_hidden = false;
+    for(size_t i = 0; i < n; i++) {
+        if(hidden[i]) any_hidden = true;
+        else max = fmax(max, (double)counts[i]);
+        total += hidden[i] ? 0 : (double)counts[i];
+    }
+    double H0 = 60 + 56.0 * (double)n;
+    put(&p,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+        "role=\"img\" aria-labelledby=\"spc-title spc-desc\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        "<title id=\"spc-title\">",
+        W, H0, W, H0);
+    text(&p, o->title);
+    put(&p, "</title>\n<desc id=\"spc-desc\">");
+    if(o->desc) text(&p, o->desc);
+    put(&p, " Levels from the highest (top) to the lowest (bottom):");
+    for(size_t k = n; k-- > 0;) {
+        put(&p, " ");
+        text(&p, labels[k]);
+        if(hidden[k]) put(&p, " hidden (1 to 7 or to protect another cell);");
+        else put(&p, " %lld;", (long long)counts[k]);
+    }
+    put(&p, "</desc>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n<text x=\"%.1f\" y=\"24\" "
+            "font-size=\"16\" font-weight=\"bold\">", ML);
+    text(&p, o->title);
+    put(&p, "</text>\n");
+    double mid = W / 2, full = W - ML - MR - 260; /* room for the labels either side */
+    for(size_t row = 0; row < n; row++) {
+        size_t k = n - 1 - row; /* the highest level on top */
+        double y = 44 + 56.0 * (double)row, w = hidden[k] || max <= 0 ? 40 : fmax(4, full * (double)counts[k] / max);
+        put(&p, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"44\" fill=\"%s\"%s/>\n", mid - w / 2, y, w,
+            hidden[k] ? "#ffffff" : FILL[k], hidden[k] ? " stroke=\"#555555\" stroke-dasharray=\"4 3\"" : "");
+        put(&p, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", mid - w / 2 - 8, y + 27);
+        text(&p, labels[k]);
+        put(&p, "</text>\n<text x=\"%.1f\" y=\"%.1f\">", mid + w / 2 + 8, y + 27);
+        if(hidden[k]) put(&p, "*");
+        else if(any_hidden || total <= 0) put(&p, "%lld", (long long)counts[k]);
+        else put(&p, "%lld (%.1f%%)", (long long)counts[k], 100.0 * (double)counts[k] / total);
+        put(&p, "</text>\n");
+    }
+    return finish(&p);
+}

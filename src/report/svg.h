@@ -11,6 +11,9 @@
  */
 #ifndef KITH_SVG_H
 #define KITH_SVG_H
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "base/buf.h"
 #include "base/rc.h"
 #include "report/spc.h"
@@ -44,5 +47,12 @@ typedef struct svg_interval {
  * event study, a forest of effects), with a dashed vertical divider at x =
  * divider (NaN: none); o->labels, when given, label each estimate. */
 kith_rc svg_interval_chart(buf *b, const svg_interval *v, size_t n, double divider, const spc_svg_opts *o);
+
+/* Append an SVG risk pyramid: n levels (at most 5), counts[0] the lowest,
+ * drawn as centred bars with the highest level on top, each as wide as its
+ * count (a hidden count: an outline marked *). Percentages are shown only
+ * when nothing is hidden. o->title is required. */
+kith_rc svg_pyramid(buf *b, const char *const *labels, const int64_t *counts, const bool *hidden, size_t n,
+                    const spc_svg_opts *o);
 
 #endif

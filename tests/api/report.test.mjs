@@ -219,6 +219,8 @@ describe('kith report', () => {
     const db = path.join(tmp, 'kith.db');
     const s = kith(['synth', '--people', '800', '--seed', '3', '--db', db, '--quiet']);
     assert.equal(s.status, 0, s.stderr);
+    const fr = kith(['frailty', '--db', db, '--quiet']); // the frailty pyramid counts these
+    assert.equal(fr.status, 0, fr.stderr);
     const first = kith(['report', '--db', db, '--out', path.join(tmp, 'out-db0'), '--json']);
     assert.equal(first.status, 0, first.stderr);
     const all = JSON.parse(first.stdout).people;
@@ -243,7 +245,7 @@ describe('kith report', () => {
     const f = kith(['report', '--ndjson', exported, '--out', outFiles, '--json']);
     assert.equal(f.status, 0, f.stderr);
     assert.equal(JSON.parse(f.stdout).optedOut, 3);
-    for (const file of ['indicators.csv', 'delay_reasons.csv', 'social_care_requests.csv'])
+    for (const file of ['indicators.csv', 'delay_reasons.csv', 'social_care_requests.csv', 'risk_pyramid.csv'])
       assert.equal(fs.readFileSync(path.join(outFiles, file), 'utf8'), fs.readFileSync(path.join(out, file), 'utf8'), file);
 
     // social care requests: the CLD import's ServiceRequests completed in the period, counted here
@@ -254,5 +256,29 @@ describe('kith report', () => {
       q.occurrencePeriod?.end && q.occurrencePeriod.end.slice(0, 7) >= summary.from && q.occurrencePeriod.end.slice(0, 7) <= summary.to);
     assert.ok(requests.length > 0, 'the place has social care requests');
     assert.equal(summary.socialCareRequests, requests.length);
+
+    // the frailty pyramid: living people's stored eFI categories, counted here from the export
+    const dead = new Set(ndjson(path.join(exported, 'Patient.ndjson')).filter((p) => p.deceasedDateTime).map((p) => p.id));
+    const levels = {};
+    for (const ra of ndjson(path.join(exported, 'RiskAssessment.ndjson'))) {
+      const who = ra.subject.reference.split('/')[1];
+      if (!ra.id.startsWith('efi-') || optedOut.has(who) || dead.has(who)) continue;
+      const level = ra.prediction[0].qualitativeRisk.coding[0].code;
+      levels[level] = (levels[level] ?? 0) + 1;
+    }
+    const pyramid = fs.readFileSync(path.join(out, 'risk_pyramid.csv'), 'utf8').trim().split('\n');
+    assert.equal(pyramid[0], 'assessment,level,unit,unit_name,segment,people,suppressed');
+    let shown = 0;
+    for (const level of ['fit', 'mild', 'moderate', 'severe']) {
+      const row = pyramid.find((l) => l.startsWith(`frailty,place,"place","The place",${level},`)).split(',');
+      if (row[6] === '1') {
+        assert.equal(row[5], '', `a hidden count (${level}) is not written`);
+        continue;
+      }
+      assert.equal(Number(row[5]), levels[level] ?? 0, level);
+      shown++;
+    }
+    assert.ok(shown >= 2, `${shown} levels shown for the place`);
+    assert.match(fs.readFileSync(path.join(out, 'index.html'), 'utf8'), /<section id="risk-pyramids">[\s\S]*<svg/);
   });
 });

@@ -91,6 +91,12 @@ static void request(records_batch *b, const char *who, const char *done, const c
                              "\"occurrencePeriod\":{\"start\":\"2024-01-20\"%s}}", outcome, who, end);
 }
 
+static void assessment(records_batch *b, const char *prefix, const char *who, const char *level, const char *status) {
+    add(b, "RiskAssessment", "{\"resourceType\":\"RiskAssessment\",\"id\":\"%s-%s\",\"status\":\"%s\",\"subject\":"
+                             "{\"reference\":\"Patient/%s\"},\"prediction\":[{\"qualitativeRisk\":{\"coding\":[{"
+                             "\"code\":\"%s\"}]}}]}", prefix, who, status, who, level);
+}
+
 static records *place(void) {
     records *r = records_new();
     records_batch *b = records_batch_new(r);
@@ -167,6 +173,18 @@ static records *place(void) {
         snprintf(day, sizeof day, "2024-01-%02d", d % 100);
         admission(b, "o1", day, day, NULL, NULL, -1);
     }
+    /* stored assessments for the risk pyramids */
+    for(int i = 0; i < 10; i++) { /* a8 and a9 have died: 8 count */
+        snprintf(id, sizeof id, "a%d", i);
+        assessment(b, "efi", id, "moderate", "final");
+        assessment(b, "ear", id, "very-high", i < 5 ? "final" : "entered-in-error"); /* 5: hidden */
+    }
+    for(int i = 0; i < 20; i++) {
+        snprintf(id, sizeof id, "b%d", i);
+        assessment(b, "ear", id, i < 12 ? "low" : "high", "final");
+    }
+    assessment(b, "efi", "b0", "unheard-of", "final"); /* not a level: no assessment */
+    assessment(b, "efi", "o1", "severe", "final");     /* opted out */
     records_finish(r);
     return r;
 }
@@ -372,5 +390,29 @@ Test(report_measures, hidden_numbers_never_reach_the_csv_or_page) {
     cr_assert(strstr(html, "spc-title-1"));
     cr_assert(!strstr(html, "\"spc-title\""), "chart ids are made unique");
     cr_assert(strstr(html, "Indicators not computed yet"));
+    buf_free(&b);
+}
+
+Test(report_measures, risk_pyramids_count_the_living_by_level) {
+    cr_assert_eq(m.pyramid_people[RECORDS_FRAILTY], 8, "a8 and a9 died; b0's level is unknown; o1 opted out");
+    cr_assert_eq(m.pyramid_people[RECORDS_ADMISSION_RISK], 25);
+    bool hidden;
+    cr_assert_eq(measures_pyramid(&m, RECORDS_FRAILTY, 0, 2, &hidden), 8);
+    cr_assert_not(hidden);
+    cr_assert_eq(measures_pyramid(&m, RECORDS_FRAILTY, 0, 3, &hidden), 0, "the opted-out person's severe frailty");
+    cr_assert_eq(measures_pyramid(&m, RECORDS_FRAILTY, area(&m, "gp-a"), 2, &hidden), 8);
+    cr_assert_eq(measures_pyramid(&m, RECORDS_FRAILTY, area(&m, "gp-b"), 2, &hidden), 0);
+    cr_assert_eq(measures_pyramid(&m, RECORDS_ADMISSION_RISK, 0, 0, &hidden), 12);
+    cr_assert_not(hidden);
+    measures_pyramid(&m, RECORDS_ADMISSION_RISK, 0, 3, &hidden);
+    cr_assert(hidden, "5 people at very high risk: hidden");
+    measures_pyramid(&m, RECORDS_ADMISSION_RISK, 0, 2, &hidden);
+    cr_assert(hidden, "the next smallest in the row, so the 5 cannot be worked out from a total");
+    cr_assert_eq(measures_pyramid(&m, RECORDS_ADMISSION_RISK, area(&m, "aged-65-and-over"), 0, &hidden), 12);
+    buf b;
+    buf_init(&b, 0);
+    cr_assert_eq(publish_pyramid_csv(&b, &m), KITH_OK);
+    cr_assert_not_null(strstr(buf_str(&b), "admission-risk,place,\"place\",\"The place\",very-high,,1\n"), "%s", buf_str(&b));
+    cr_assert_not_null(strstr(buf_str(&b), "frailty,practice,\"gp-a\",\"gp-a\",moderate,8,0\n"), "%s", buf_str(&b));
     buf_free(&b);
 }
