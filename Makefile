@@ -3,7 +3,7 @@
 
 KITH_CC ?= gcc
 CC      := $(KITH_CC)
-PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib libcurl
+PKGS    := libmicrohttpd json-c sqlite3 libsodium openssl zlib libcurl libpq
 OPT     ?= -O2 -g
 CFLAGS  := $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Ibuild/gen -pthread
 LDLIBS  += -pthread -lm -lunistring
@@ -84,6 +84,13 @@ unit-asan: deps
 	$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" build/asan/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 KITH_FHIR_PACKAGE=$(FHIRPKG) build/asan/unit-tests --jobs 2
 
+# The store-backed unit suites (the rest do not touch a store) on a throwaway
+# PostgreSQL 15 server, one schema per test (scripts/unit-pg.sh, docs/scaling.md).
+PG_SUITES := @(store|search|audit|auth_token|care|view_store|export)/*
+.PHONY: unit-pg
+unit-pg: $(BUILD)/unit-tests
+	scripts/unit-pg.sh $(BUILD)/unit-tests --jobs 2 --filter '$(PG_SUITES)'
+
 # The official FHIRPath R4 suite, then the cross-check against fhirpath.js.
 fhirpath-conformance: $(BUILD)/fhirpath-conformance bin/kith
 	@$(BUILD)/fhirpath-conformance tests/conformance/fhirpath-known-failures.txt
@@ -136,6 +143,11 @@ bench-frailty: bin/kith
 
 bench-risk: bin/kith
 	bench/risk/run.sh
+
+# The same place on SQLite and on PostgreSQL 15: import rate, read and token-search latency (bench/pg/run.sh)
+.PHONY: bench-pg
+bench-pg: bin/kith
+	bench/pg/run.sh
 
 # `kith report` on a 1,000,000-person place over 3 years (bench/report/run.sh)
 .PHONY: bench-report

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — everything `make test` runs: unit tests (plain and under
-# ASan+UBSan), then the API, durability and conformance tests against a real
+# ASan+UBSan, and with the store-backed suites on a throwaway PostgreSQL 15),
+# then the API, durability and conformance tests against a real
 # `kith serve` on loopback. Each suite runs even if an earlier one failed;
 # the exit status is non-zero if any failed.
 set -uo pipefail
@@ -17,6 +18,7 @@ run() {
 make -j2 --no-print-directory bin/kith build/unit-tests || { echo "build failed"; exit 1; }
 run "unit tests" make --no-print-directory unit
 run "unit tests under ASan+UBSan" make --no-print-directory unit-asan
+run "unit tests on PostgreSQL" make --no-print-directory unit-pg
 run "API tests" node --test --test-concurrency=1 tests/api/
 run "FHIRPath conformance" make --no-print-directory fhirpath-conformance
 run "SQL on FHIR conformance" make --no-print-directory sof-conformance

@@ -35,7 +35,7 @@ static const char USER_USAGE[] =
     "administrator.\n"
     "\n"
     "Options:\n"
-    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --db PATH   SQLite database file or postgresql:// URL [KITH_DB] (default kith.db)\n"
     "  -h, --help  show this help\n";
 
 static const char CLIENT_USAGE[] =
@@ -57,7 +57,7 @@ static const char CLIENT_USAGE[] =
     "  list               list clients and their scopes\n"
     "\n"
     "Options:\n"
-    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --db PATH   SQLite database file or postgresql:// URL [KITH_DB] (default kith.db)\n"
     "  -h, --help  show this help\n";
 
 static const char AUDIT_USAGE[] =
@@ -69,7 +69,7 @@ static const char AUDIT_USAGE[] =
     "  report PATIENT_ID  who has looked at this person's record: one line per access\n"
     "\n"
     "Options:\n"
-    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --db PATH   SQLite database file or postgresql:// URL [KITH_DB] (default kith.db)\n"
     "  -h, --help  show this help\n";
 
 /* Parse "8h", "30m", "3600", "2d" into seconds; -1 when malformed. */

@@ -37,7 +37,7 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  --out DIR          directory for the files (required)\n"
-    "  --db PATH          SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --db PATH          SQLite database file or postgresql:// URL [KITH_DB] (default kith.db)\n"
     "  --type T,...       only these resource types (repeatable), e.g. Patient,Observation\n"
     "  --since INSTANT    only resources last updated at or after INSTANT\n"
     "                     (2026-01-31T09:00:00Z, 2026-01-31T09:00:00+01:00 or a date 2026-01-31)\n"
@@ -132,7 +132,7 @@ int cli_export(int argc, char **argv) {
         goto done;
     }
     db = cli_setting(db, "KITH_DB", "kith.db");
-    if(access(db, F_OK) != 0) { /* store_open would create an empty database */
+    if(!store_is_postgres(db) && access(db, F_OK) != 0) { /* store_open would create an empty database */
         fprintf(stderr, "kith export: no database at %s\n", db);
         code = CLI_EXIT_FAILED;
         goto done;

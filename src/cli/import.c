@@ -43,7 +43,7 @@ static const char USAGE[] =
     "rejected, 2 for a bad command line, 3 when the database or a file failed.\n"
     "\n"
     "Options:\n"
-    "  --db PATH      SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --db PATH      SQLite database file or postgresql:// URL [KITH_DB] (default kith.db)\n"
     "  --format FMT   fhir (default): FHIR JSON, Bundle or NDJSON;\n"
     "                 cld: an Adult Social Care Client Level Data (Release 1) CSV\n"
     "                 extract, mapped to FHIR (see docs/social-care-cld.md);\n"

@@ -19,7 +19,7 @@ static const char USAGE[] =
     "if searches seem to miss resources that are there.\n"
     "\n"
     "Options:\n"
-    "  --db PATH   SQLite database file [KITH_DB] (default kith.db)\n"
+    "  --db PATH   SQLite database file or postgresql:// URL [KITH_DB] (default kith.db)\n"
     "  -h, --help  show this help\n";
 
 static void progress(void *ctx, long done) {

@@ -29,7 +29,8 @@ static const char USAGE[] =
     "Serve the FHIR R4 API at /fhir, with /healthz, /readyz and /metrics.\n"
     "\n"
     "Options (environment variable in brackets):\n"
-    "  --db PATH          SQLite database file, created if missing [KITH_DB] (default kith.db)\n"
+    "  --db PATH|URL      SQLite database file, created if missing, or a postgresql:// URL\n"
+    "                     (docs/scaling.md) [KITH_DB] (default kith.db)\n"
     "  --port N           TCP port [KITH_PORT] (default 8080; 0 picks a free port)\n"
     "  --bind ADDR        IPv4 address to listen on [KITH_BIND] (default 127.0.0.1)\n"
     "  --threads N        worker threads [KITH_THREADS] (default: 8 per CPU, at most 64); writes that\n"
@@ -265,8 +266,10 @@ int cli_serve(int argc, char **argv) {
         store_close(st);
         return CLI_EXIT_FAILED;
     }
+    char db_shown[1024];
+    store_url_for_log(db, db_shown, sizeof db_shown); /* never a database password in the log */
     log_event(LOG_INFO, "serving", "\"url\":\"%s://%s:%d/\",\"db\":\"%s\",\"threads\":%ld", cert_pem ? "https" : "http", bind, http_port(srv),
-              db, threads);
+              db_shown, threads);
     int sig = 0;
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);

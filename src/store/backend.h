@@ -3,8 +3,8 @@
  *
  * store.c holds the public store_* calls, the per-thread connection map and
  * the timing statistics, and forwards each call to the backend chosen by
- * the URL: sqlite.c for file paths; a postgres.c for postgresql:// URLs
- * will plug in the same way.
+ * the URL: sqlite.c for file paths, postgres.c for postgresql:// (and
+ * postgres://) URLs.
  */
 #ifndef KITH_STORE_BACKEND_H
 #define KITH_STORE_BACKEND_H
@@ -66,5 +66,8 @@ typedef struct store_backend {
 } store_backend;
 
 extern const store_backend store_sqlite_backend;
+extern const store_backend store_postgres_backend;
+/* postgres.c: drop the schema a postgresql:// URL's search_path names (store_destroy). */
+kith_rc store_postgres_destroy(const char *url, char *err, size_t errlen);
 
 #endif

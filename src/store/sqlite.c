@@ -24,6 +24,7 @@
 
 #include "base/mem.h"
 #include "store/backend.h"
+#include "store/sqlgen.h"
 #include "store/sqlite_int.h"
 
 typedef struct sq_state {
@@ -75,7 +76,7 @@ static const char *const SQL[ST_MAX] = {
     [ST_UPSERT_CUR] = "INSERT INTO resource(rtype, rid, vid, seq, deleted, patient) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
                       "ON CONFLICT(rtype, rid) DO UPDATE SET vid = excluded.vid, seq = excluded.seq, "
                       "deleted = excluded.deleted, patient = excluded.patient RETURNING rkey",
-    /* Index rows: ?1 rkey, ?2 pid, ?5 a, ?6 b, ?7 c, ?8 lo, ?9 hi (pid = sq_param_id(type, param)). */
+    /* Index rows: ?1 rkey, ?2 pid, ?5 a, ?6 b, ?7 c, ?8 lo, ?9 hi (pid = sg_param_id(type, param)). */
     [ST_INS_STRING] = "INSERT OR IGNORE INTO sp_string(pid, norm, exact, rkey) VALUES(?2, ?5, ?6, ?1)",
     [ST_INS_TOKEN] = "INSERT OR IGNORE INTO sp_token(pid, code, system, rkey, text) VALUES(?2, ?6, ?5, ?1, ?7)",
     [ST_INS_DATE] = "INSERT OR IGNORE INTO sp_date(pid, lo, hi, rkey) VALUES(?2, ?8, ?9, ?1)",
@@ -138,13 +139,7 @@ int *sq_conn_viewer(store_conn *c) {
 
 static void sq_viewer_suspend(store_conn *sc, bool suspend) {
     sq_conn *c = (sq_conn *)sc;
-    if(suspend) {
-        c->viewer_suspended = c->viewer;
-        c->viewer = 0;
-    } else {
-        c->viewer = c->viewer_suspended;
-        c->viewer_suspended = 0;
-    }
+    sg_viewer_suspend(&c->viewer, &c->viewer_suspended, suspend);
 }
 
 char *sq_conn_viewer_key(store_conn *c, size_t *len) {
@@ -190,7 +185,7 @@ static const char *const MIGRATIONS[] = {
     /* 2: search index tables, one per kind of search parameter. The
      * resource table gains an integer key (rkey) that index rows use, and
      * index rows name their parameter by a 62-bit hash of type and code
-     * (sq_param_id), so that index keys stay small. The PostgreSQL backend
+     * (sg_param_id), so that index keys stay small. The PostgreSQL backend
      * will carry the Patient compartment on these rows too; in SQLite it is
      * on resource and resource_version. */
     "DROP TABLE token_index;"
@@ -361,7 +356,7 @@ static void sql_kith_pid(sqlite3_context *cx, int argc, sqlite3_value **argv) {
         sqlite3_result_null(cx);
         return;
     }
-    sqlite3_result_int64(cx, sq_param_id((const char *)t, (const char *)p));
+    sqlite3_result_int64(cx, sg_param_id((const char *)t, (const char *)p));
 }
 
 static kith_rc sq_connect(void *state, store_conn **out) {
@@ -541,14 +536,6 @@ static kith_rc step_done(sq_conn *c, sqlite3_stmt *st) {
     return r == SQLITE_DONE ? KITH_OK : sq_err(c->db, r);
 }
 
-int64_t sq_param_id(const char *type, const char *param) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, 64 bits */
-    for(const unsigned char *p = (const unsigned char *)type; *p; p++) h = (h ^ *p) * 1099511628211ull;
-    h = (h ^ 0x1f) * 1099511628211ull;
-    for(const unsigned char *p = (const unsigned char *)param; *p; p++) h = (h ^ *p) * 1099511628211ull;
-    return (int64_t)(h & 0x3fffffffffffffffull);
-}
-
 /* Remove every index row of the resource with key rkey. */
 static kith_rc delete_index(sq_conn *c, int64_t rkey) {
     kith_rc rc = KITH_OK;
@@ -572,7 +559,7 @@ static kith_rc insert_index(sq_conn *c, const char *type, int64_t rkey, const st
     for(size_t i = 0; i < nrows && !rc; i++) {
         const store_index_row *x = &rows[i];
         if(!last_param || strcmp(last_param, x->param) != 0) {
-            pid = sq_param_id(type, x->param);
+            pid = sg_param_id(type, x->param);
             last_param = x->param;
         }
         sqlite3_stmt *st = c->st[ST_INS_STRING + x->kind];
@@ -689,7 +676,7 @@ static kith_rc sq_find_token(store_conn *sc, const char *type, const char *param
                              size_t max, char ***ids, size_t *n) {
     sq_conn *c = (sq_conn *)sc;
     sqlite3_stmt *st = c->st[system ? ST_FIND_TOK_SYS : ST_FIND_TOK_ANY];
-    sqlite3_bind_int64(st, 1, sq_param_id(type, param));
+    sqlite3_bind_int64(st, 1, sg_param_id(type, param));
     sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
     if(system) sqlite3_bind_text(st, 3, system, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)max);

@@ -1,17 +1,16 @@
 /*
- * sqlite_int.h — what sqlite.c and sqlite_search.c share (private to src/store).
+ * sqlite_int.h — what sqlite.c, sqlite_search.c, sqlite_viewer.c and sqlite_accounts.c share (private to src/store).
  */
 #ifndef KITH_STORE_SQLITE_INT_H
 #define KITH_STORE_SQLITE_INT_H
 #include <sqlite3.h>
 
 #include "base/buf.h"
+#include "store/sqlgen.h"
 #include "store/store.h"
 
 typedef struct sq_stmt_cache sq_stmt_cache;
 
-/* The key index rows use for search parameter `param` of type `type`. */
-int64_t sq_param_id(const char *type, const char *param);
 /* The connection's database handle (borrowed). */
 sqlite3 *sq_conn_db(store_conn *c);
 /* Where the connection keeps its cache of search statements. */
@@ -35,14 +34,7 @@ bool sq_viewer_active(store_conn *c);
 kith_rc sq_set_viewer(store_conn *c, const store_viewer *v);
 kith_rc sq_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
 kith_rc sq_grant_add(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
-/* sqlite.c keeps the viewer on each connection: VIEW_MODE bits 0 none, 1 by relationship, 2 no
- * patient data, 3 secondary use (all but the opted out), 4 consent only (direct-care systems);
- * plus flags for checks that cannot matter this time. */
-#define VIEW_MODE 7
-#define VIEW_NO_CONSENTS 8       /* the database holds no Consent at all */
-#define VIEW_SEES_ALL_LABELS 16  /* the viewer may see every sensitive category */
-#define VIEW_RELATIONSHIP_GIVEN 32 /* the query reaches only people the viewer cares for */
-#define VIEW_STATES 64
+/* sqlite.c keeps the viewer's VIEW_* flags (store/sqlgen.h) on each connection. */
 int *sq_conn_viewer(store_conn *c);
 /* The connection's prepared "is there any Consent?" */
 sqlite3_stmt **sq_conn_consents_stmt(store_conn *c);

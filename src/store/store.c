@@ -11,6 +11,7 @@
 #include <string.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "store/backend.h"
@@ -59,11 +60,7 @@ kith_rc store_open(const char *url, const store_options *opt, store **out, char 
     store_options defaults = {.durable_full = true};
     *out = NULL;
     if(!opt) opt = &defaults;
-    const store_backend *be = &store_sqlite_backend;
-    if(strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
-        if(err) snprintf(err, errlen, "PostgreSQL stores are not built yet; use a SQLite file path");
-        return KITH_EUNSUPPORTED;
-    }
+    const store_backend *be = store_is_postgres(url) ? &store_postgres_backend : &store_sqlite_backend;
     store *s = xcalloc(1, sizeof *s);
     s->be = be;
     kith_rc rc = be->open(url, opt, &s->state, &s->schema, err, errlen);
@@ -77,6 +74,36 @@ kith_rc store_open(const char *url, const store_options *opt, store **out, char 
     pthread_mutex_init(&s->gq_lock, NULL);
     pthread_cond_init(&s->gq_cond, NULL);
     *out = s;
+    return KITH_OK;
+}
+
+bool store_is_postgres(const char *url) {
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+void store_url_for_log(const char *url, char *out, size_t len) {
+    snprintf(out, len, "%s", url);
+    if(!store_is_postgres(url)) return;
+    char *auth = strstr(out, "://") + 3;
+    char *at = strchr(auth, '@');
+    char *slash = strchr(auth, '/');
+    if(!at || (slash && slash < at)) return; /* no user info */
+    char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if(!colon) return;
+    char tail[1024];
+    snprintf(tail, sizeof tail, "%s", at);
+    snprintf(colon, len - (size_t)(colon - out), ":***%s", tail);
+}
+
+kith_rc store_destroy(const char *url, char *err, size_t errlen) {
+    if(store_is_postgres(url)) return store_postgres_destroy(url, err, errlen);
+    static const char *const SUFFIX[] = {"", "-wal", "-shm", "-journal"};
+    for(size_t i = 0; i < sizeof SUFFIX / sizeof SUFFIX[0]; i++) {
+        char *p = xmalloc(strlen(url) + 16);
+        sprintf(p, "%s%s", url, SUFFIX[i]);
+        unlink(p);
+        free(p);
+    }
     return KITH_OK;
 }
 

@@ -4,7 +4,8 @@
  * Everything above the store speaks FHIR resources as JSON text plus the few
  * keys the store needs (type, id, version, time, Patient compartment, search
  * index rows). Backends: SQLite (src/store/sqlite.c, the default, a file
- * path) and, later, PostgreSQL (a postgresql:// URL) behind the same calls.
+ * path) and PostgreSQL 15 (src/store/postgres.c, a postgresql:// URL; see
+ * docs/scaling.md) behind the same calls.
  *
  * Threading: a `store` is shared by all threads and is thread-safe. Each
  * thread works through its own `store_conn` (store_conn_for_thread gives the
@@ -36,6 +37,16 @@ typedef struct store_options {
  * SQLite). On failure writes a message to err. Caller frees with store_close. */
 kith_rc store_open(const char *url, const store_options *opt, store **out, char *err, size_t errlen);
 void store_close(store *s);
+/* Is url a PostgreSQL store (postgresql:// or postgres://)? Else a SQLite file path. */
+bool store_is_postgres(const char *url);
+/* url as it may be shown in a log: a PostgreSQL URL's password becomes "***"
+ * (out gets at most len - 1 bytes). */
+void store_url_for_log(const char *url, char *out, size_t len);
+/* Remove the store at url and everything in it (for tests and throwaway
+ * stores): a SQLite file and its -wal/-shm; on PostgreSQL, the schema the
+ * URL's search_path names (options=-csearch_path%3DNAME), never `public`.
+ * Nothing may have it open. */
+kith_rc store_destroy(const char *url, char *err, size_t errlen);
 /* Schema version after migrations. */
 int store_schema_version(store *s);
 

@@ -47,7 +47,7 @@ before(async () => {
   keys.ec = crypto.generateKeyPairSync('ec', { namedCurve: 'P-384' });
   keys.other = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   for (const [name, kp] of [['bs-rsa', keys.rsa], ['bs-ec', keys.ec]]) {
-    const file = path.join(path.dirname(server.dbPath), `${name}.pem`);
+    const file = path.join(server.dir ?? path.dirname(server.dbPath), `${name}.pem`);
     fs.writeFileSync(file, kp.publicKey.export({ type: 'spki', format: 'pem' }));
     kith(['client', 'add', name, '--scopes', 'system/Patient.rs system/Observation.rs', '--public-key', file, '--db', server.dbPath]);
   }

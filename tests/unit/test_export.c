@@ -1,6 +1,8 @@
 /* test_export.c — store_scan / store_scan_count (src/store) and the bulk
  * export helpers of src/fhir/bulk.c: _since and _type parsing, and the
- * NDJSON writer (files, counts, filters, cancellation). */
+ * NDJSON writer (files, counts, filters, cancellation). The store is SQLite,
+ * or PostgreSQL under make unit-pg. */
+#include "temp_store.h"
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 #include "fhir/bulk.h"
 #include "store/store.h"
 
-static char dbpath[64], outdir[64];
+static char dbpath[TEMP_STORE_PATH], outdir[64];
 static store *st;
 static store_conn *conn;
 
@@ -31,18 +33,9 @@ static void put(const char *type, const char *id, const char *ts, const char *pa
 }
 
 static void setup(void) {
-    snprintf(dbpath, sizeof dbpath, "/tmp/kith-unit-exp-%d-XXXXXX", (int)getpid());
-    int fd = mkstemp(dbpath);
-    cr_assert(fd >= 0);
-    close(fd);
-    unlink(dbpath);
     snprintf(outdir, sizeof outdir, "/tmp/kith-unit-out-%d-XXXXXX", (int)getpid());
     cr_assert_not_null(mkdtemp(outdir));
-    char err[256];
-    store_options o = {.durable_full = false};
-    cr_assert_eq(store_open(dbpath, &o, &st, err, sizeof err), KITH_OK, "%s", err);
-    conn = store_conn_for_thread(st);
-    cr_assert_not_null(conn);
+    st = temp_store_open("exp", dbpath, &conn);
     put("Patient", "p1", "2026-01-01T00:00:00.000Z", "p1", false);
     put("Patient", "p2", "2026-01-02T00:00:00.000Z", "p2", false);
     put("Observation", "o1", "2026-01-01T10:00:00.000Z", "p1", false);
@@ -55,13 +48,8 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    store_close(st);
+    temp_store_remove(st, dbpath);
     char p[384];
-    unlink(dbpath);
-    snprintf(p, sizeof p, "%s-wal", dbpath);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", dbpath);
-    unlink(p);
     DIR *d = opendir(outdir);
     struct dirent *e;
     while(d && (e = readdir(d))) {

@@ -1,4 +1,5 @@
-/* test_search.c — src/fhir/search.c parsing, run against a SQLite store. */
+/* test_search.c — src/fhir/search.c parsing, run against a store (SQLite, or PostgreSQL under make unit-pg). */
+#include "temp_store.h"
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,15 +10,12 @@
 #include "fhir/index.h"
 #include "fhir/search.h"
 
-static char dbpath[64];
+static char dbpath[TEMP_STORE_PATH];
 static store *st;
 static store_conn *conn;
 
 static void setup(void) {
-    snprintf(dbpath, sizeof dbpath, "/tmp/kith-search-%d.db", (int)getpid());
-    unlink(dbpath);
-    cr_assert_eq(store_open(dbpath, NULL, &st, NULL, 0), KITH_OK);
-    conn = store_conn_for_thread(st);
+    st = temp_store_open("search", dbpath, &conn);
     static const char *const PATIENTS[] = {
         "{\"resourceType\":\"Patient\",\"id\":\"p1\",\"name\":[{\"family\":\"Évans\",\"given\":[\"Mair\"]}],"
         "\"birthDate\":\"1931-02-03\",\"gender\":\"female\"}",
@@ -38,13 +36,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    store_close(st);
-    char p[96];
-    unlink(dbpath);
-    snprintf(p, sizeof p, "%s-wal", dbpath);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", dbpath);
-    unlink(p);
+    temp_store_remove(st, dbpath);
 }
 
 TestSuite(search, .init = setup, .fini = teardown);

@@ -1,6 +1,8 @@
-/* test_store.c — src/store (SQLite backend) and src/fhir/record.c write path. */
+/* test_store.c — src/store (SQLite, or PostgreSQL under make unit-pg) and src/fhir/record.c write path. */
 #include "temp_store.h"
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,4 +179,230 @@ Test(store, record_update_with_id_borrowed_from_the_body) {
     store_resource_free(&sr);
     fhir_issues_free(&is);
     json_free(p);
+}
+
+/* ---- the viewer: the same access policy on every backend ---------------- */
+
+static void put_row(const char *type, const char *id, const char *patient, const store_index_row *rows, size_t n) {
+    store_put p = {.type = type, .id = id, .version = 1, .last_updated = "2026-01-01T00:00:00.000Z",
+                   .method = "PUT", .patient = patient, .body = "{}", .body_len = 2, .rows = rows, .nrows = n};
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    cr_assert_eq(store_write(conn, &p), KITH_OK, "%s/%s", type, id);
+    cr_assert_eq(store_commit(conn), KITH_OK);
+}
+
+static int count_fn(void *ctx, const store_resource *r) {
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* How many Observations a search, a scan and a history show the current viewer. */
+static void expect_observations(int want) {
+    store_query q = {.type = "Observation", .count = 10, .want_total = true};
+    int seen = 0;
+    int64_t total = -1;
+    char *next = NULL, *prev = NULL;
+    cr_assert_eq(store_search(conn, &q, count_fn, &seen, &total, &next, &prev), KITH_OK);
+    cr_assert_eq(seen, want, "search showed %d, not %d", seen, want);
+    cr_assert_eq(total, want);
+    const char *types[] = {"Observation"};
+    store_scan_query sq = {.types = types, .ntypes = 1};
+    int scanned = 0;
+    cr_assert_eq(store_scan(conn, &sq, count_fn, &scanned), KITH_OK);
+    cr_assert_eq(scanned, want, "scan showed %d, not %d", scanned, want);
+    int64_t n = -1;
+    cr_assert_eq(store_scan_count(conn, &sq, &n), KITH_OK);
+    cr_assert_eq(n, want);
+    store_history_query hq = {.type = "Observation", .count = 10};
+    int versions = 0;
+    cr_assert_eq(store_history(conn, &hq, count_fn, &versions, &total), KITH_OK);
+    cr_assert_eq(versions, want, "history showed %d, not %d", versions, want);
+}
+
+Test(store, viewer_sees_only_the_people_in_their_care) {
+    store_index_row gp = {.kind = STORE_IX_REFERENCE, .param = "general-practitioner", .a = "Organization", .b = "o1"};
+    store_index_row label = {.kind = STORE_IX_TOKEN, .param = "_security", .a = "s", .b = "PSY"};
+    put_row("Organization", "o1", NULL, NULL, 0);
+    put_row("Patient", "p1", "p1", &gp, 1);
+    put_row("Patient", "p2", "p2", NULL, 0);
+    put_row("Observation", "obs1", "p1", NULL, 0);
+    put_row("Observation", "obs2", "p2", NULL, 0);
+    put_row("Observation", "obs3", "p1", &label, 1);
+
+    store_viewer gp_user = {.account = "user/a", .org = "o1"};
+    cr_assert_eq(store_set_viewer(conn, &gp_user), KITH_OK);
+    store_resource r;
+    cr_assert_eq(store_read(conn, "Observation", "obs1", 0, &r), KITH_OK);
+    store_resource_free(&r);
+    cr_assert_eq(store_read(conn, "Observation", "obs2", 0, &r), KITH_ENOTFOUND);
+    cr_assert(r.hidden);
+    store_resource_free(&r);
+    cr_assert_eq(store_read(conn, "Organization", "o1", 0, &r), KITH_OK, "outside any record: seen by all");
+    store_resource_free(&r);
+    expect_observations(2);
+    bool sees = true;
+    cr_assert_eq(store_viewer_sees(conn, "Observation", "obs2", "p2", &sees), KITH_OK);
+    cr_assert_not(sees);
+
+    /* a sensitive label hides obs3 from a viewer who may not see it */
+    store_viewer careful = {.account = "user/a", .org = "o1", .hidden_labels = "PSY ETH"};
+    cr_assert_eq(store_set_viewer(conn, &careful), KITH_OK);
+    expect_observations(1);
+    cr_assert_eq(store_read(conn, "Observation", "obs3", 0, &r), KITH_ENOTFOUND);
+    store_resource_free(&r);
+
+    /* broken glass for p2 shows p2's record, and lifts the label for p2 only */
+    store_set_viewer(conn, NULL);
+    cr_assert_eq(store_grant_add(conn, "user/a", "p2", 4102444800, "emergency"), KITH_OK);
+    cr_assert_eq(store_set_viewer(conn, &careful), KITH_OK);
+    expect_observations(2);
+
+    store_viewer analyst = {.no_patient_data = true};
+    cr_assert_eq(store_set_viewer(conn, &analyst), KITH_OK);
+    expect_observations(0);
+    cr_assert_eq(store_read(conn, "Organization", "o1", 0, &r), KITH_OK);
+    store_resource_free(&r);
+
+    cr_assert_eq(store_set_viewer(conn, NULL), KITH_OK);
+    expect_observations(3);
+}
+
+Test(store, accounts_tokens_and_audit_entries) {
+    store_account a = {.kind = "user", .name = "nurse", .role = "nurse", .org = "o1", .created = 5};
+    cr_assert_eq(store_account_put(conn, &a), KITH_OK);
+    a.failures = 2;
+    cr_assert_eq(store_account_put(conn, &a), KITH_OK, "put replaces");
+    store_account got;
+    cr_assert_eq(store_account_get(conn, "user", "nurse", &got), KITH_OK);
+    cr_assert_eq(got.failures, 2);
+    cr_assert_str_eq(got.org, "o1");
+    cr_assert_null(got.secret);
+    store_account_free(&got);
+    cr_assert_eq(store_account_get(conn, "user", "nobody", &got), KITH_ENOTFOUND);
+
+    store_token t = {.hash = "abc", .kind = "user", .subject = "nurse", .scopes = "user/*.read", .expires = 4102444800};
+    cr_assert_eq(store_token_put(conn, &t), KITH_OK);
+    store_token tg;
+    cr_assert_eq(store_token_get(conn, "abc", &tg), KITH_OK);
+    cr_assert_str_eq(tg.subject, "nurse");
+    store_token_free(&tg);
+    cr_assert_eq(store_token_delete(conn, "abc"), KITH_OK);
+    cr_assert_eq(store_token_get(conn, "abc", &tg), KITH_ENOTFOUND);
+
+    store_audit_entry e[2] = {
+        {.recorded = "2026-01-01T00:00:00Z", .agent = "user/nurse", .patient = "p1", .action = "R", .outcome = "0",
+         .body = "{}", .prev_hash = "", .hash = "h1"},
+        {.recorded = "2026-01-01T00:00:01Z", .agent = "user/nurse", .action = "E", .outcome = "0", .body = "{}",
+         .prev_hash = "h1", .hash = "h2"},
+    };
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    cr_assert_eq(store_audit_append(conn, e, 2), KITH_OK);
+    cr_assert_eq(store_commit(conn), KITH_OK);
+    cr_assert_eq(e[0].seq, 1);
+    cr_assert_eq(e[1].seq, 2);
+    int64_t seq = 0;
+    char *hash = NULL;
+    cr_assert_eq(store_audit_last(conn, &seq, &hash), KITH_OK);
+    cr_assert_eq(seq, 2);
+    cr_assert_str_eq(hash, "h2");
+    free(hash);
+}
+
+static kith_rc write_job(store_conn *c, void *ctx) {
+    return store_write(c, ctx);
+}
+
+Test(store, a_failed_write_undoes_only_itself) {
+    store_put a = {.type = "Basic", .id = "a", .version = 1, .last_updated = "2026-01-01T00:00:00.000Z",
+                   .method = "PUT", .body = "{}", .body_len = 2};
+    store_put b = a;
+    b.id = "b";
+    store_put dup = a; /* the same version again: refused by the database */
+    cr_assert_eq(store_run_grouped(conn, write_job, &a), KITH_OK);
+    cr_assert_eq(store_run_grouped(conn, write_job, &dup), KITH_ECONFLICT);
+    cr_assert_eq(store_run_grouped(conn, write_job, &b), KITH_OK, "the connection is usable after a failed job");
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    cr_assert_eq(store_write(conn, &dup), KITH_ECONFLICT);
+    cr_assert_eq(store_rollback(conn), KITH_OK);
+    int64_t n = 0;
+    cr_assert_eq(store_count(conn, "Basic", &n), KITH_OK);
+    cr_assert_eq(n, 2);
+}
+
+/* Ids a full-text filter (_text or _content) finds among Basic resources. */
+static int text_matches(const char *param, const char *words) {
+    store_match m = {.op = STORE_OP_MATCH, .a = words};
+    store_filter f = {.kind = STORE_IX_TEXT, .param = param, .ors = &m, .nors = 1};
+    store_query q = {.type = "Basic", .filters = &f, .nfilters = 1, .count = 10};
+    int seen = 0;
+    int64_t total = 0;
+    char *next = NULL, *prev = NULL;
+    cr_assert_eq(store_search(conn, &q, count_fn, &seen, &total, &next, &prev), KITH_OK, "%s=%s", param, words);
+    free(next);
+    free(prev);
+    return seen;
+}
+
+Test(store, full_text_ignores_case_and_accents) {
+    store_index_row text = {.kind = STORE_IX_TEXT, .param = "_text", .a = "Home visit by the district nurse",
+                            .b = "Home visit by the district nurse at Caffi Éryri"};
+    put_row("Basic", "b1", NULL, &text, 1);
+    put_row("Basic", "b2", NULL, NULL, 0);
+    cr_assert_eq(text_matches("_text", "visit"), 1);
+    cr_assert_eq(text_matches("_text", "DISTRICT nurse"), 1, "every word, any case");
+    cr_assert_eq(text_matches("_text", "eryri"), 0, "the narrative does not say it");
+    cr_assert_eq(text_matches("_content", "eryri"), 1, "accents folded");
+    cr_assert_eq(text_matches("_content", "Éryri caffi"), 1);
+    cr_assert_eq(text_matches("_content", "nurse hospital"), 0, "every word must occur");
+}
+
+Test(store, a_url_in_a_log_keeps_no_password) {
+    char out[128];
+    store_url_for_log("postgresql://kith:s3cret@db.example.org:5432/kith?sslmode=require", out, sizeof out);
+    cr_assert_str_eq(out, "postgresql://kith:***@db.example.org:5432/kith?sslmode=require");
+    store_url_for_log("postgresql://kith@db/kith", out, sizeof out);
+    cr_assert_str_eq(out, "postgresql://kith@db/kith");
+    store_url_for_log("postgres://db/kith?options=-csearch_path%3Da@b", out, sizeof out);
+    cr_assert_str_eq(out, "postgres://db/kith?options=-csearch_path%3Da@b");
+    store_url_for_log("/var/lib/kith/kith:db@x", out, sizeof out);
+    cr_assert_str_eq(out, "/var/lib/kith/kith:db@x");
+}
+
+/* ---- one writer at a time, across stores (as across processes) ------------ */
+
+typedef struct second_writer {
+    store *st;
+    _Atomic int *first_committed;
+    int saw_commit; /* what the second writer saw once it had the lock */
+    kith_rc rc;
+} second_writer;
+
+static void *write_second(void *arg) {
+    second_writer *w = arg;
+    store_conn *c = store_conn_for_thread(w->st);
+    w->rc = store_begin(c);
+    w->saw_commit = atomic_load(w->first_committed);
+    if(!w->rc) w->rc = store_commit(c);
+    store_thread_release(w->st);
+    return NULL;
+}
+
+Test(store, a_second_store_on_the_same_database_waits_for_the_writer) {
+    store *other = NULL;
+    char err[256];
+    store_options o = {.durable_full = false};
+    cr_assert_eq(store_open(dbpath, &o, &other, err, sizeof err), KITH_OK, "%s", err);
+    _Atomic int committed = 0;
+    second_writer w = {.st = other, .first_committed = &committed};
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, write_second, &w), 0);
+    usleep(300 * 1000); /* the second writer is waiting for the lock by now */
+    atomic_store(&committed, 1);
+    cr_assert_eq(store_commit(conn), KITH_OK);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.rc, KITH_OK);
+    cr_assert_eq(w.saw_commit, 1, "the second store began while the first held the write lock");
+    store_close(other);
 }

@@ -65,13 +65,31 @@ export function tempDir(prefix = 'kith-api-') {
 }
 
 /**
+ * A new empty store: a file in dir, or, when KITH_TEST_STORE_URL names a
+ * PostgreSQL server (postgresql://...), a new schema on it (dropped by cleanup()).
+ */
+function freshStore(dir) {
+  const server = process.env.KITH_TEST_STORE_URL;
+  if (!server) return path.join(dir, 'kith.db');
+  const schema = `kith_api_${process.pid}_${path.basename(dir).replace(/[^A-Za-z0-9]/g, '_')}`;
+  return `${server}${server.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
+}
+
+/** Drop the schema freshStore made on the PostgreSQL test server. */
+function dropStore(db) {
+  if (!/^postgres(ql)?:\/\//.test(db)) return;
+  const schema = /search_path%3D(kith_api_[A-Za-z0-9_]+)/.exec(db);
+  if (schema) spawnSync('psql', ['-X', '-q', db, '-c', `DROP SCHEMA IF EXISTS ${schema[1]} CASCADE`], { stdio: 'ignore' });
+}
+
+/**
  * Start a server. Options: dbPath (default: fresh file in a new temp dir),
  * args (extra CLI arguments), quiet (default true: no per-request log lines).
  */
 export async function startServer({ dbPath, args = [], quiet = true } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`${BIN} is missing: run \`make bin/kith\` first`);
   const dir = dbPath ? null : tempDir();
-  const db = dbPath ?? path.join(dir, 'kith.db');
+  const db = dbPath ?? freshStore(dir);
   const token = clientToken(db);
   const argv = ['serve', '--db', db, '--port', '0', ...(quiet ? ['--quiet'] : []), ...args];
   const env = { ...process.env };
@@ -167,7 +185,10 @@ export async function startServer({ dbPath, args = [], quiet = true } = {}) {
     /** SIGKILL, then wait for the exit. */
     kill: () => waitExit('SIGKILL'),
     /** Remove the temp directory made for the database (if this call made one). */
-    cleanup: () => { if (dir) fs.rmSync(dir, { recursive: true, force: true }); },
+    cleanup: () => {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      if (dir) dropStore(db);
+    },
   };
 }
 
