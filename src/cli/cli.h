@@ -69,6 +69,8 @@ int cli_risk(int argc, char **argv);
 int cli_view(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_evaluate(int argc, char **argv);
+int cli_backup(int argc, char **argv);
+int cli_restore(int argc, char **argv);
 
 /* `kith import --format cld`: map one CLD CSV extract to FHIR and queue it on
  * the loader (cld_import.c). c is the loader's connection, used to find

@@ -28,6 +28,8 @@ static const char USAGE[] =
     "  risk       fit and score the emergency admission risk model\n"
     "  report     integration indicators: an HTML report with SPC charts, and CSV\n"
     "  evaluate   estimate what a service changed (matched difference-in-differences)\n"
+    "  backup     copy the whole database while Kith keeps serving\n"
+    "  restore    replace the database with a backup\n"
     "  user       add, disable and list users; issue a user's bearer token\n"
     "  client     register system clients and issue their tokens\n"
     "  audit      verify the audit log's hash chain; who has looked at a record\n"
@@ -80,6 +82,8 @@ int main(int argc, char **argv) {
     if(strcmp(argv[1], "frailty") == 0) return cli_frailty(argc - 1, argv + 1);
     if(strcmp(argv[1], "risk") == 0) return cli_risk(argc - 1, argv + 1);
     if(strcmp(argv[1], "evaluate") == 0) return cli_evaluate(argc - 1, argv + 1);
+    if(strcmp(argv[1], "backup") == 0) return cli_backup(argc - 1, argv + 1);
+    if(strcmp(argv[1], "restore") == 0) return cli_restore(argc - 1, argv + 1);
     if(strcmp(argv[1], "view") == 0) return cli_view(argc - 1, argv + 1);
     if(strcmp(argv[1], "report") == 0) return cli_report(argc - 1, argv + 1);
     if(strcmp(argv[1], "import") == 0) return cli_import(argc - 1, argv + 1);

@@ -47,6 +47,17 @@ void store_url_for_log(const char *url, char *out, size_t len);
  * URL's search_path names (options=-csearch_path%3DNAME), never `public`.
  * Nothing may have it open. */
 kith_rc store_destroy(const char *url, char *err, size_t errlen);
+/* Online backup of the store at url into file, while others may read and
+ * write it: SQLite through its backup API (the copy is integrity-checked
+ * before it replaces file); PostgreSQL through pg_dump of the URL's schema
+ * (custom format). On failure file is left as it was and err says why. */
+kith_rc store_backup(const char *url, const char *file, char *err, size_t errlen);
+/* Replace the store at url with the backup in file (made by store_backup for
+ * the same kind of store). Nothing may have url open. SQLite: file is
+ * checked first (KITH_EINVAL if it is not a whole Kith database) and url is
+ * left as it was if it is not; PostgreSQL: pg_restore in one transaction
+ * into the URL's schema. */
+kith_rc store_restore(const char *url, const char *file, char *err, size_t errlen);
 /* Schema version after migrations. */
 int store_schema_version(store *s);
 
