@@ -91,6 +91,11 @@ PG_SUITES := @(store|search|audit|auth_token|care|view_store|export)/*
 unit-pg: $(BUILD)/unit-tests
 	scripts/unit-pg.sh $(BUILD)/unit-tests --jobs 2 --filter '$(PG_SUITES)'
 
+# The API tests with every `kith serve` on a throwaway PostgreSQL 15 server (scripts/api-pg.sh).
+.PHONY: api-pg
+api-pg: bin/kith
+	scripts/api-pg.sh
+
 # The official FHIRPath R4 suite, then the cross-check against fhirpath.js.
 fhirpath-conformance: $(BUILD)/fhirpath-conformance bin/kith
 	@$(BUILD)/fhirpath-conformance tests/conformance/fhirpath-known-failures.txt

@@ -2,8 +2,9 @@
 # test.sh — everything `make test` runs: unit tests (plain and under
 # ASan+UBSan, and with the store-backed suites on a throwaway PostgreSQL 15),
 # then the API, durability and conformance tests against a real
-# `kith serve` on loopback. Each suite runs even if an earlier one failed;
-# the exit status is non-zero if any failed.
+# `kith serve` on loopback (the API tests on SQLite and again on
+# PostgreSQL). Each suite runs even if an earlier one failed; the exit
+# status is non-zero if any failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +21,7 @@ run "unit tests" make --no-print-directory unit
 run "unit tests under ASan+UBSan" make --no-print-directory unit-asan
 run "unit tests on PostgreSQL" make --no-print-directory unit-pg
 run "API tests" node --test --test-concurrency=1 tests/api/
+run "API tests on PostgreSQL" make --no-print-directory api-pg
 run "FHIRPath conformance" make --no-print-directory fhirpath-conformance
 run "SQL on FHIR conformance" make --no-print-directory sof-conformance
 run "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke

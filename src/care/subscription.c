@@ -37,6 +37,7 @@
  */
 #include "care/subscription.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -95,6 +96,7 @@ struct care_subs {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t loaded;  /* broadcast when reloads_pending falls */
     int backoff_ms;
     /* under mu */
     bool stopping;
@@ -731,6 +733,7 @@ static void *delivery_main(void *arg) {
     publish_watched(s);
     pthread_mutex_lock(&s->mu);
     s->reloads_pending--; /* the first load */
+    pthread_cond_broadcast(&s->loaded);
     uint64_t wait_us = 0;
     while(!s->stopping) {
         if(s->len == 0 && !s->reload_all) {
@@ -772,6 +775,7 @@ static void *delivery_main(void *arg) {
         pthread_mutex_lock(&s->mu);
         for(size_t i = 0; i < nb; i++)
             if(strcmp(batch[i].type, "Subscription") == 0) s->reloads_pending--;
+        pthread_cond_broadcast(&s->loaded);
         pthread_mutex_unlock(&s->mu);
         wait_us = c ? deliver_due(s, c) : 0;
         pthread_mutex_lock(&s->mu);
@@ -808,9 +812,19 @@ static void on_ws_message(void *ctx, http_ws_conn *c, const char *text, size_t l
     }
     memcpy(id, p, n);
     id[n] = '\0';
+    /* A Subscription created a moment ago may not be loaded yet: while
+     * Subscription writes are still queued, wait for them (up to 2 s). */
     bool known = false;
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += 2;
     pthread_mutex_lock(&s->mu);
-    for(size_t i = 0; i < s->nws && !known; i++) known = strcmp(s->ws_ids[i], id) == 0;
+    for(;;) {
+        for(size_t i = 0; i < s->nws && !known; i++) known = strcmp(s->ws_ids[i], id) == 0;
+        if(known || s->reloads_pending == 0 || s->stopping ||
+           pthread_cond_timedwait(&s->loaded, &s->mu, &until) == ETIMEDOUT)
+            break;
+    }
     pthread_mutex_unlock(&s->mu);
     if(!known || !record_id_valid(id)) {
         snprintf(reply, sizeof reply, "error %s is not an active websocket Subscription", id);
@@ -848,6 +862,7 @@ care_subs *care_subs_start(store *st) {
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&s->cv, &ca);
+    pthread_cond_init(&s->loaded, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&s->mu, NULL);
     http_ws_set_handler(on_ws_message, s);
@@ -855,6 +870,7 @@ care_subs *care_subs_start(store *st) {
         http_ws_set_handler(NULL, NULL);
         log_event(LOG_ERROR, "could not start the Subscription thread", NULL);
         pthread_cond_destroy(&s->cv);
+        pthread_cond_destroy(&s->loaded);
         pthread_mutex_destroy(&s->mu);
         free(s->q);
         free(s);
@@ -883,6 +899,7 @@ void care_subs_stop(care_subs *s) {
     free(s->ws_ids);
     free(s->q);
     pthread_cond_destroy(&s->cv);
+    pthread_cond_destroy(&s->loaded);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
