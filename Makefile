@@ -86,7 +86,7 @@ unit-asan: deps
 
 # The store-backed unit suites (the rest do not touch a store) on a throwaway
 # PostgreSQL 15 server, one schema per test (scripts/unit-pg.sh, docs/scaling.md).
-PG_SUITES := @(store|search|audit|auth_token|care|view_store|export)/*
+PG_SUITES := @(store|store_watch|search|audit|auth_token|care|view_store|export)/*
 .PHONY: unit-pg
 unit-pg: $(BUILD)/unit-tests
 	scripts/unit-pg.sh $(BUILD)/unit-tests --jobs 2 --filter '$(PG_SUITES)'

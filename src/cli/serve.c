@@ -105,6 +105,11 @@ static bool parse_int(const char *s, long lo, long hi, long *out) {
     return true;
 }
 
+/* Another process sharing the database wrote a Subscription: load it here too. */
+static void subscription_written_elsewhere(void *ctx, const char *type, const char *id) {
+    if(strcmp(type, "Subscription") == 0) care_subs_written(ctx, type, id);
+}
+
 int cli_serve(int argc, char **argv) {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},      {"port", required_argument, NULL, 'p'},
@@ -242,6 +247,9 @@ int cli_serve(int argc, char **argv) {
     fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL};
     api.subs = care_subs_start(st);
     care_set_subscriptions(api.subs); /* referrals, escalations and follow-ups notify too */
+    /* Several `kith serve` on one PostgreSQL database: each delivers the
+     * notifications of its own writes, and all must know every Subscription. */
+    store_watch(st, subscription_written_elsewhere, api.subs);
     care_sweeper *sweeper = care_sweeper_start(st, (int)escalate_every);
     bulk_configure(export_dir);
     http_options ho = {
@@ -259,6 +267,7 @@ int cli_serve(int argc, char **argv) {
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);
         care_sweeper_stop(sweeper);
+        store_watch(st, NULL, NULL);
         care_subs_stop(api.subs);
         bulk_shutdown();
         audit_close(audit);
@@ -275,6 +284,7 @@ int cli_serve(int argc, char **argv) {
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);
     http_stop(srv);
     care_sweeper_stop(sweeper);
+    store_watch(st, NULL, NULL); /* before the Subscriptions it feeds go */
     care_subs_stop(api.subs); /* its thread holds a store connection */
     bulk_shutdown(); /* export workers hold store connections */
     audit_close(audit); /* writes what is still queued */

@@ -63,6 +63,7 @@ typedef struct store_backend {
     void (*viewer_suspend)(store_conn *c, bool suspend); /* off (true) and back on (false) around group commits */
     kith_rc (*viewer_sees)(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
     kith_rc (*grant_add)(store_conn *c, const char *account, const char *patient, int64_t expires, const char *reason);
+    kith_rc (*watch)(void *state, store_change_fn fn, void *ctx); /* NULL: not supported */
 } store_backend;
 
 extern const store_backend store_sqlite_backend;

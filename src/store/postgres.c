@@ -23,9 +23,14 @@
  * pg_begin for why not SERIALIZABLE. Index rows of a write go in one
  * pipelined round trip.
  */
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "base/mem.h"
 #include "store/postgres_int.h"
@@ -35,6 +40,13 @@
 
 typedef struct pg_state {
     char *url;
+    char nonce[64];          /* tells this store's writes from other processes' (NOTIFY payloads) */
+    pthread_mutex_t watch_mu;
+    pthread_t watcher;       /* LISTENs while watching (pg_watch) */
+    bool watching;
+    atomic_bool stop;
+    store_change_fn fn;
+    void *ctx;
 } pg_state;
 
 enum {
@@ -477,6 +489,10 @@ static kith_rc pg_open(const char *url, const store_options *opt, void **state, 
     if(PQresultStatus(res) != PGRES_COMMAND_OK) goto sqlfail;
     pg_state *s = xcalloc(1, sizeof *s);
     s->url = xstrdup(url);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(s->nonce, sizeof s->nonce, "%d-%lld-%ld-%p", (int)getpid(), (long long)now.tv_sec, now.tv_nsec, (void *)s);
+    pthread_mutex_init(&s->watch_mu, NULL);
     *state = s;
     *schema = NMIGRATIONS;
     goto done;
@@ -491,18 +507,103 @@ done:
     return rc;
 }
 
+static kith_rc pg_watch(void *state, store_change_fn fn, void *ctx);
+
 static void pg_close(void *state) {
     pg_state *s = state;
     if(!s) return;
+    pg_watch(s, NULL, NULL);
+    pthread_mutex_destroy(&s->watch_mu);
     free(s->url);
     free(s);
+}
+
+/* ---- other processes' writes (LISTEN/NOTIFY) ---------------------------------- */
+
+static bool listen_on(PGconn *db) {
+    PGresult *res = PQexec(db, "SELECT hashtext(current_schema())"); /* the channel as session_setup names it */
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    if(ok) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "LISTEN kith_changes_%u", (unsigned)atoi(PQgetvalue(res, 0, 0)));
+        PGresult *r2 = PQexec(db, sql);
+        ok = PQresultStatus(r2) == PGRES_COMMAND_OK;
+        PQclear(r2);
+    }
+    PQclear(res);
+    return ok;
+}
+
+static void *watch_main(void *arg) {
+    pg_state *s = arg;
+    PGconn *db = NULL;
+    size_t own = strlen(s->nonce);
+    while(!atomic_load(&s->stop)) {
+        if(!db || PQstatus(db) != CONNECTION_OK) { /* (re)connect and LISTEN; a second between tries */
+            PQfinish(db);
+            db = pg_connect_url(s->url, NULL, 0);
+            if(!db || !listen_on(db)) {
+                PQfinish(db);
+                db = NULL;
+                for(int i = 0; i < 10 && !atomic_load(&s->stop); i++) usleep(100000);
+                continue;
+            }
+        }
+        struct pollfd pfd = {.fd = PQsocket(db), .events = POLLIN};
+        if(poll(&pfd, 1, 200) <= 0) continue;
+        if(!PQconsumeInput(db)) continue; /* the connection went: reconnect above */
+        PGnotify *n;
+        while((n = PQnotifies(db))) {
+            const char *p = n->extra, *sp = strchr(p, ' '), *slash = sp ? strchr(sp + 1, '/') : NULL;
+            bool mine = sp && (size_t)(sp - p) == own && memcmp(p, s->nonce, own) == 0;
+            if(!mine && slash && (size_t)(slash - sp - 1) < 64) {
+                char type[64];
+                memcpy(type, sp + 1, (size_t)(slash - sp - 1));
+                type[slash - sp - 1] = '\0';
+                pthread_mutex_lock(&s->watch_mu);
+                if(s->fn) s->fn(s->ctx, type, slash + 1);
+                pthread_mutex_unlock(&s->watch_mu);
+            }
+            PQfreemem(n);
+        }
+    }
+    PQfinish(db);
+    return NULL;
+}
+
+static kith_rc pg_watch(void *state, store_change_fn fn, void *ctx) {
+    pg_state *s = state;
+    if(!fn) {
+        if(s->watching) {
+            atomic_store(&s->stop, true);
+            pthread_join(s->watcher, NULL);
+            s->watching = false;
+        }
+        pthread_mutex_lock(&s->watch_mu);
+        s->fn = NULL;
+        s->ctx = NULL;
+        pthread_mutex_unlock(&s->watch_mu);
+        return KITH_OK;
+    }
+    pthread_mutex_lock(&s->watch_mu);
+    s->fn = fn;
+    s->ctx = ctx;
+    pthread_mutex_unlock(&s->watch_mu);
+    if(s->watching) return KITH_OK;
+    atomic_store(&s->stop, false);
+    if(pthread_create(&s->watcher, NULL, watch_main, s) != 0) return KITH_ESTORE;
+    s->watching = true;
+    return KITH_OK;
 }
 
 /* What each connection needs: the writer lock's key, the viewer table, the prepared statements. */
 static bool session_setup(pg_conn *c) {
     PGresult *res = PQexec(c->db, "SELECT hashtext(current_schema())");
     bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-    if(ok) c->lock_key = atoi(PQgetvalue(res, 0, 0));
+    if(ok) {
+        c->lock_key = atoi(PQgetvalue(res, 0, 0));
+        snprintf(c->channel, sizeof c->channel, "kith_changes_%u", (unsigned)c->lock_key);
+    }
     PQclear(res);
     if(!ok) return false;
     res = PQexec(c->db, "CREATE TEMP TABLE IF NOT EXISTS kith_viewer(k text COLLATE \"C\", v text COLLATE \"C\", "
@@ -541,6 +642,7 @@ static kith_rc pg_connect(void *state, store_conn **out) {
     pg_state *s = state;
     pg_conn *c = xcalloc(1, sizeof *c);
     c->db = pg_connect_url(s->url, NULL, 0);
+    c->nonce = s->nonce;
     if(!c->db || !session_setup(c)) {
         PQfinish(c->db);
         free(c);
@@ -824,6 +926,12 @@ static kith_rc pg_write(store_conn *sc, const store_put *p) {
         else
             rc = index_put(c, p->type, rkey, patient, p->version > 1, p->rows, p->nrows);
         free(rkey);
+    }
+    if(!rc) { /* other processes hear of it when the transaction commits (pg_watch) */
+        char payload[200];
+        snprintf(payload, sizeof payload, "%s %s/%s", c->nonce, p->type, p->id);
+        const char *nv[2] = {c->channel, payload};
+        PQclear(pg_exec(c, "SELECT pg_notify($1, $2)", 2, nv, &rc));
     }
     return pg_write_end(c, implicit, rc);
 }
@@ -1118,6 +1226,7 @@ kith_rc store_postgres_destroy(const char *url, char *err, size_t errlen) {
 const store_backend store_postgres_backend = {
     .name = "postgresql",
     .open = pg_open,
+    .watch = pg_watch,
     .close = pg_close,
     .connect = pg_connect,
     .disconnect = pg_disconnect,

@@ -17,6 +17,8 @@ typedef struct pg_conn {
     bool in_tx;       /* between store_begin and commit/rollback */
     kith_rc tx_err;   /* the first failure inside the transaction (PostgreSQL then refuses the rest) */
     int lock_key;     /* the writer lock's second key: hashtext of the store's schema */
+    char channel[32]; /* the store's NOTIFY channel: kith_changes_<lock_key> */
+    const char *nonce; /* this process's store (pg_state): its own writes are not reported back */
     int viewer;       /* VIEW_* flags of the viewer (store/sqlgen.h), 0: none */
     int viewer_suspended;
     char viewer_key[512]; /* the viewer whose values pg_temp.kith_viewer holds */

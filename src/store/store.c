@@ -120,6 +120,10 @@ void store_close(store *s) {
     free(s);
 }
 
+kith_rc store_watch(store *s, store_change_fn fn, void *ctx) {
+    return s->be->watch ? s->be->watch(s->state, fn, ctx) : KITH_EUNSUPPORTED;
+}
+
 int store_schema_version(store *s) {
     return s->schema;
 }

@@ -58,6 +58,16 @@ kith_rc store_backup(const char *url, const char *file, char *err, size_t errlen
  * left as it was if it is not; PostgreSQL: pg_restore in one transaction
  * into the URL's schema. */
 kith_rc store_restore(const char *url, const char *file, char *err, size_t errlen);
+/*
+ * Hear of resources other processes sharing the store write (several `kith
+ * serve` on one PostgreSQL database): fn(ctx, type, id) is called on a
+ * thread of the store's own, after each such write commits (PostgreSQL
+ * LISTEN/NOTIFY; writes of this process are not reported). fn NULL stops
+ * it (do that before ctx goes away). KITH_EUNSUPPORTED on SQLite, where one
+ * process owns the file.
+ */
+typedef void (*store_change_fn)(void *ctx, const char *type, const char *id);
+kith_rc store_watch(store *s, store_change_fn fn, void *ctx);
 /* Schema version after migrations. */
 int store_schema_version(store *s);
 

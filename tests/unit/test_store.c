@@ -406,3 +406,77 @@ Test(store, a_second_store_on_the_same_database_waits_for_the_writer) {
     cr_assert_eq(w.saw_commit, 1, "the second store began while the first held the write lock");
     store_close(other);
 }
+
+/* ---- other processes' writes (store_watch) --------------------------------- */
+
+typedef struct heard {
+    pthread_mutex_t mu;
+    char last[160];
+    int n;
+} heard;
+
+static void on_change(void *ctx, const char *type, const char *id) {
+    heard *h = ctx;
+    pthread_mutex_lock(&h->mu);
+    snprintf(h->last, sizeof h->last, "%s/%s", type, id);
+    h->n++;
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* Two stores on one database stand for two processes: a write through one is
+ * heard by the other after it commits, and not by the one that made it. On
+ * SQLite (one process owns the file) watching is not supported. */
+Test(store_watch, writes_of_another_process_are_heard_after_commit) {
+    char path[TEMP_STORE_PATH];
+    store_conn *c1;
+    store *s1 = temp_store_open("watch", path, &c1);
+    heard h1 = {.mu = PTHREAD_MUTEX_INITIALIZER}, h2 = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    kith_rc rc = store_watch(s1, on_change, &h1);
+    if(!store_is_postgres(path)) {
+        cr_assert_eq(rc, KITH_EUNSUPPORTED);
+        temp_store_remove(s1, path);
+        return;
+    }
+    cr_assert_eq(rc, KITH_OK);
+    store *s2 = NULL;
+    char err[256];
+    cr_assert_eq(store_open(path, NULL, &s2, err, sizeof err), KITH_OK, "%s", err);
+    cr_assert_eq(store_watch(s2, on_change, &h2), KITH_OK);
+    usleep(300000); /* both LISTENing */
+    store_conn *c2 = store_conn_for_thread(s2);
+    store_put p = {.type = "Patient", .id = "heard-1", .version = 1, .last_updated = "2026-01-01T00:00:00.000Z",
+                   .method = "PUT", .body = "{}", .body_len = 2};
+    cr_assert_eq(store_begin(c2), KITH_OK);
+    cr_assert_eq(store_write(c2, &p), KITH_OK);
+    usleep(400000);
+    pthread_mutex_lock(&h1.mu);
+    cr_assert_eq(h1.n, 0, "nothing is heard before the commit");
+    pthread_mutex_unlock(&h1.mu);
+    cr_assert_eq(store_commit(c2), KITH_OK);
+    for(int i = 0; i < 50; i++) {
+        pthread_mutex_lock(&h1.mu);
+        int n = h1.n;
+        pthread_mutex_unlock(&h1.mu);
+        if(n) break;
+        usleep(100000);
+    }
+    pthread_mutex_lock(&h1.mu);
+    cr_assert_eq(h1.n, 1);
+    cr_assert_str_eq(h1.last, "Patient/heard-1");
+    pthread_mutex_unlock(&h1.mu);
+    pthread_mutex_lock(&h2.mu);
+    cr_assert_eq(h2.n, 0, "a store does not hear its own writes");
+    pthread_mutex_unlock(&h2.mu);
+    /* a write that is rolled back is never heard */
+    p.id = "heard-2";
+    cr_assert_eq(store_begin(c2), KITH_OK);
+    cr_assert_eq(store_write(c2, &p), KITH_OK);
+    cr_assert_eq(store_rollback(c2), KITH_OK);
+    usleep(500000);
+    pthread_mutex_lock(&h1.mu);
+    cr_assert_eq(h1.n, 1);
+    pthread_mutex_unlock(&h1.mu);
+    cr_assert_eq(store_watch(s1, NULL, NULL), KITH_OK);
+    store_close(s2);
+    temp_store_remove(s1, path);
+}
