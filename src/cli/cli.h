@@ -31,6 +31,9 @@ typedef struct cli_session {
 /* Open --db (else KITH_DB, else kith.db) for command cmd; prints why not.
  * Returns CLI_EXIT_OK or CLI_EXIT_FAILED. Close with store_close(s->st). */
 int cli_open_db(const char *db, cli_session *s, const char *cmd);
+/* The same for a command that only reads: a SQLite file that does not exist
+ * is refused ("no database at ...", CLI_EXIT_FAILED) rather than created. */
+int cli_open_existing_db(const char *db, cli_session *s, const char *cmd);
 /* The operator at the terminal, as the audit log's agent. */
 struct auth_principal cli_operator(void);
 /* Write an audit entry for the operator's action at once (a warning on

@@ -104,7 +104,7 @@ static int scan_row(void *ctx, const store_resource *r) {
 
 /* Read the database as a planning system sees it. */
 static int read_db(const char *db, records *r, cli_session *s) {
-    int code = cli_open_db(db, s, "report");
+    int code = cli_open_existing_db(db, s, "report");
     if(code) return code;
     size_t ntypes = 0;
     while(records_types[ntypes]) ntypes++;

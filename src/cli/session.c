@@ -8,11 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit/audit.h"
 #include "auth/auth.h"
 #include "cli/cli.h"
 #include "pop/pop.h"
+
+int cli_open_existing_db(const char *db, cli_session *s, const char *cmd) {
+    db = cli_setting(db, "KITH_DB", "kith.db");
+    if(!store_is_postgres(db) && access(db, F_OK) != 0) { /* opening would create an empty database */
+        fprintf(stderr, "kith %s: no database at %s\n", cmd, db);
+        return CLI_EXIT_FAILED;
+    }
+    return cli_open_db(db, s, cmd);
+}
 
 int cli_open_db(const char *db, cli_session *s, const char *cmd) {
     char err[512];
@@ -74,7 +84,7 @@ int cli_read_population(const char *db, const char *ndjson, pop_extract *x, cli_
             code = CLI_EXIT_FAILED;
         }
     } else {
-        code = cli_open_db(db, s, cmd);
+        code = cli_open_existing_db(db, s, cmd);
         store_viewer planning = {.secondary_use = true}; /* analytics leave out people who opted out */
         if(!code && (store_set_viewer(s->c, &planning) ||
                      pop_extract_from_store(s->c, x, NULL, population_progress, &progress))) {

@@ -275,11 +275,7 @@ static int run_db(runner *r, const opts *o, char *err, size_t errlen) {
     cli_session s = {0};
     const char *db = cli_setting(o->db, "KITH_DB", "kith.db");
     int code = CLI_EXIT_OK;
-    if(!store_is_postgres(db) && access(db, F_OK) != 0) { /* opening would create an empty database */
-        fprintf(stderr, "kith view: no database at %s\n", db);
-        return CLI_EXIT_FAILED;
-    }
-    if(cli_open_db(db, &s, "view")) {
+    if(cli_open_existing_db(db, &s, "view")) {
         store_close(s.st);
         return CLI_EXIT_FAILED;
     }

@@ -183,6 +183,14 @@ describe('kith evaluate refuses what it cannot do', () => {
     }
   });
 
+  it('refuses a database that is not there rather than making an empty one', () => {
+    const db = path.join(dir, 'mistyped.db');
+    const r = kith(['evaluate', '--db', db, '--quiet']);
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /no database at .*mistyped\.db/);
+    assert.ok(!fs.existsSync(db));
+  });
+
   it('names a directory it cannot read', () => {
     const r = kith(['evaluate', '--ndjson', path.join(dir, 'nowhere'), '--quiet']);
     assert.equal(r.status, 0 + 3, r.stderr);
