@@ -72,6 +72,7 @@
 typedef struct queued {
     char type[64];
     char id[72];
+    bool elsewhere; /* written through another process sharing the database: websockets only */
 } queued;
 
 /* An active Subscription as the delivery thread keeps it. Strings owned. */
@@ -369,7 +370,17 @@ static bool watched_locked(const care_subs *s, const char *type) {
     return false;
 }
 
+static void enqueue(care_subs *s, const char *type, const char *id, bool elsewhere);
+
 void care_subs_written(care_subs *s, const char *type, const char *id) {
+    enqueue(s, type, id, false);
+}
+
+void care_subs_written_elsewhere(care_subs *s, const char *type, const char *id) {
+    enqueue(s, type, id, type && strcmp(type, "Subscription") != 0);
+}
+
+static void enqueue(care_subs *s, const char *type, const char *id, bool elsewhere) {
     if(!s || !type || !id) return;
     size_t tl = strlen(type), il = strlen(id);
     if(tl == 0 || tl >= sizeof ((queued *)0)->type || il == 0 || il >= sizeof ((queued *)0)->id) return;
@@ -387,6 +398,7 @@ void care_subs_written(care_subs *s, const char *type, const char *id) {
         queued *e = &s->q[(s->head + s->len) % QUEUE_CAP];
         memcpy(e->type, type, tl + 1);
         memcpy(e->id, id, il + 1);
+        e->elsewhere = elsewhere;
         s->len++;
         if(is_sub) s->reloads_pending++;
     }
@@ -694,7 +706,8 @@ static void check_written(care_subs *s, store_conn *c, const queued *e) {
     double now = (double)time(NULL);
     for(size_t i = 0; i < s->nsubs;) {
         sub *sb = s->subs[i];
-        if(strcmp(sb->type, e->type) != 0) {
+        /* the process that made a write sends its rest-hooks; every process pings its own websockets */
+        if(strcmp(sb->type, e->type) != 0 || (e->elsewhere && !sb->websocket)) {
             i++;
             continue;
         }

@@ -25,6 +25,11 @@ kith_rc care_subs_prepare(json_value *res, fhir_issues *issues);
  * queue notifications for the Subscriptions it may meet. Cheap; never blocks
  * on delivery. s NULL does nothing. */
 void care_subs_written(care_subs *s, const char *type, const char *id);
+/* The same for a write made through another process sharing the database
+ * (store_watch): a Subscription is loaded here too; for any other write only
+ * websocket Subscriptions are checked, as the process that made the write
+ * sends the rest-hook notifications itself. */
+void care_subs_written_elsewhere(care_subs *s, const char *type, const char *id);
 /* Append Prometheus counters (notifications sent and failed, writes dropped
  * because the queue was full) to out, for /metrics. s NULL appends nothing. */
 void care_subs_metrics(care_subs *s, buf *out);

@@ -105,9 +105,10 @@ static bool parse_int(const char *s, long lo, long hi, long *out) {
     return true;
 }
 
-/* Another process sharing the database wrote a Subscription: load it here too. */
+/* Another process sharing the database wrote something: Subscriptions load
+ * here too, and this process's websocket clients hear of the write. */
 static void subscription_written_elsewhere(void *ctx, const char *type, const char *id) {
-    if(strcmp(type, "Subscription") == 0) care_subs_written(ctx, type, id);
+    care_subs_written_elsewhere(ctx, type, id);
 }
 
 int cli_serve(int argc, char **argv) {

@@ -3,7 +3,8 @@
 // once, and a Subscription made through one is known to the other (PostgreSQL
 // LISTEN/NOTIFY, src/store/postgres.c): a matching write through the second
 // process brings exactly one rest-hook notification, delivered by the process
-// that made the write. Skipped (and said so) where Debian's postgresql-15 is
+// that made the write; a websocket client of the first process is pinged of
+// writes through the second. Skipped (and said so) where Debian's postgresql-15 is
 // not installed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startServer, tempDir, ROOT } from './lib/server.mjs';
+import { openWebSocket } from './lib/websocket.mjs';
 
 const PG_BIN = '/usr/lib/postgresql/15/bin';
 const have = fs.existsSync(path.join(PG_BIN, 'initdb'));
@@ -84,5 +86,30 @@ describe('two kith serve processes on one PostgreSQL database', { skip: have ? f
     await new Promise((r) => setTimeout(r, 1500));
     assert.ok(settled >= before);
     assert.equal(hits.length, settled + 1, 'one write, one notification');
+  });
+
+  it('a websocket client of one process hears of writes through the other', async () => {
+    const sr = await fetch(`${a.base}/fhir/Subscription`, { method: 'POST', headers: json, body: JSON.stringify({
+      resourceType: 'Subscription', status: 'requested', reason: 'shared database websocket',
+      criteria: 'Patient?family=Pinged', channel: { type: 'websocket' } }) });
+    const created = await sr.text();
+    assert.equal(sr.status, 201, created);
+    const sid = JSON.parse(created).id;
+    const ws = await openWebSocket(a.base, a.token);
+    assert.equal(ws.status, 101);
+    try {
+      ws.send(`bind ${sid}`);
+      assert.equal(await ws.next(), `bound ${sid}`);
+      const w = await fetch(`${b.base}/fhir/Patient`, { method: 'POST', headers: json,
+        body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Pinged' }] }) });
+      assert.equal(w.status, 201);
+      assert.equal(await ws.next(), `ping ${sid}`, 'the write through the other process is heard');
+      const other = await fetch(`${b.base}/fhir/Patient`, { method: 'POST', headers: json,
+        body: JSON.stringify({ resourceType: 'Patient', name: [{ family: 'Unrelated' }] }) });
+      assert.equal(other.status, 201);
+      assert.equal(await ws.next(1500), null, 'no ping for a write that does not match');
+    } finally {
+      ws.close();
+    }
   });
 });
