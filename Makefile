@@ -115,6 +115,12 @@ fhirpath-bench: bin/kith
 api: bin/kith
 	node --test --test-concurrency=1 tests/api/
 
+# The staff web interface in Debian's Chromium (playwright-core), axe-core on
+# every page; screenshots go to build/browser-artifacts/ (docs/web.md).
+.PHONY: browser
+browser: bin/kith
+	node --test --test-concurrency=1 tests/browser/
+
 test: deps
 	@scripts/test.sh
 

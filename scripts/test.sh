@@ -22,6 +22,7 @@ run "unit tests under ASan+UBSan" make --no-print-directory unit-asan
 run "unit tests on PostgreSQL" make --no-print-directory unit-pg
 run "API tests" node --test --test-concurrency=1 tests/api/
 run "API tests on PostgreSQL" make --no-print-directory api-pg
+run "browser tests (web interface)" make --no-print-directory browser
 run "FHIRPath conformance" make --no-print-directory fhirpath-conformance
 run "SQL on FHIR conformance" make --no-print-directory sof-conformance
 run "fuzz smoke (libFuzzer)" make --no-print-directory fuzz-smoke

@@ -4,6 +4,8 @@
  * finish, connections close, the database is closed).
  */
 #include <getopt.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <unistd.h>
 #include <signal.h>
@@ -22,11 +24,13 @@
 #include "fhir/rest.h"
 #include "http/http.h"
 #include "store/store.h"
+#include "web/static.h"
 
 static const char USAGE[] =
     "Usage: kith serve [OPTIONS]\n"
     "\n"
-    "Serve the FHIR R4 API at /fhir, with /healthz, /readyz and /metrics.\n"
+    "Serve the staff web interface at / (docs/web.md) and the FHIR R4 API at /fhir,\n"
+    "with /healthz, /readyz and /metrics.\n"
     "\n"
     "Options (environment variable in brackets):\n"
     "  --db PATH|URL      SQLite database file, created if missing, or a postgresql:// URL\n"
@@ -47,6 +51,9 @@ static const char USAGE[] =
     "                     (default 300; 0 turns the sweep off: POST /fhir/Task/$escalate still runs it)\n"
     "  --cache-mb N       SQLite page cache of each worker's connection, in MiB [KITH_CACHE_MB]\n"
     "                     (default 16; more keeps a large place's indexes in memory)\n"
+    "  --web DIR          the staff web interface's files, served at / [KITH_WEB_DIR] (default: the\n"
+    "                     web/ directory beside bin/); the NHS.UK frontend comes from\n"
+    "                     DIR/../node_modules/nhsuk-frontend/dist/nhsuk [KITH_NHSUK_DIR]. --web none: no web interface\n"
     "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -111,6 +118,46 @@ static void subscription_written_elsewhere(void *ctx, const char *type, const ch
     care_subs_written_elsewhere(ctx, type, id);
 }
 
+static bool is_dir(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+/* Where the web interface's files are: --web, KITH_WEB_DIR, or web/ beside
+ * the directory of the kith binary (bin/../web). A directory named outright
+ * must exist; the default may be absent (then there is no web interface). */
+static bool find_web_files(const char *flag, char web_dir[PATH_MAX], char nhsuk_dir[PATH_MAX], web_files *out) {
+    const char *dir = cli_setting(flag, "KITH_WEB_DIR", NULL);
+    if(dir && strcmp(dir, "none") == 0) return true;
+    if(dir) {
+        if(!is_dir(dir) || !realpath(dir, web_dir)) {
+            fprintf(stderr, "kith serve: --web %s is not a directory\n", dir);
+            return false;
+        }
+    } else {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if(n <= 0) return true;
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if(!slash) return true;
+        *slash = '\0';
+        char guess[PATH_MAX + 8];
+        snprintf(guess, sizeof guess, "%s/../web", exe);
+        if(!is_dir(guess) || !realpath(guess, web_dir)) return true;
+    }
+    out->app_dir = web_dir;
+    const char *nhsuk = getenv("KITH_NHSUK_DIR");
+    char guess[PATH_MAX + 64];
+    if(!nhsuk || !*nhsuk) {
+        snprintf(guess, sizeof guess, "%s/../node_modules/nhsuk-frontend/dist/nhsuk", web_dir);
+        nhsuk = guess;
+    }
+    if(is_dir(nhsuk) && realpath(nhsuk, nhsuk_dir)) out->nhsuk_dir = nhsuk_dir;
+    else log_event(LOG_WARN, "the NHS.UK frontend is missing: pages will have no styles (npm ci)", NULL);
+    return true;
+}
+
 int cli_serve(int argc, char **argv) {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},      {"port", required_argument, NULL, 'p'},
@@ -120,10 +167,12 @@ int cli_serve(int argc, char **argv) {
         {"export-dir", required_argument, NULL, 'e'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"escalate-every", required_argument, NULL, 'E'}, {"cache-mb", required_argument, NULL, 'M'},
+        {"web", required_argument, NULL, 'W'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
     const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL, *escalate_s = NULL, *cache_s = NULL;
+    const char *web_s = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -141,6 +190,7 @@ int cli_serve(int argc, char **argv) {
         case 'K': tls_key = optarg; break;
         case 'E': escalate_s = optarg; break;
         case 'M': cache_s = optarg; break;
+        case 'W': web_s = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -189,6 +239,10 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "kith serve: --export-dir must name a directory\n");
         return CLI_EXIT_USAGE;
     }
+
+    char web_dir[PATH_MAX], nhsuk_dir[PATH_MAX];
+    web_files web = {0};
+    if(!find_web_files(web_s, web_dir, nhsuk_dir, &web)) return CLI_EXIT_USAGE;
 
     char err[512];
     store *st = NULL;
@@ -245,7 +299,8 @@ int cli_serve(int argc, char **argv) {
     }
     auth_cache *auth = auth_cache_new();
     audit_log *audit = audit_open(st);
-    fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL};
+    fhir_rest api = {.st = st, .version = KITH_VERSION, .auth = auth, .audit = audit, .tls = cert_pem != NULL,
+                    .web = &web};
     api.subs = care_subs_start(st);
     care_set_subscriptions(api.subs); /* referrals, escalations and follow-ups notify too */
     /* Several `kith serve` on one PostgreSQL database: each delivers the

@@ -39,6 +39,7 @@
 #include "fhir/search.h"
 #include "http/websocket.h"
 #include "web/signin.h"
+#include "web/static.h"
 #include "care/care.h"
 #include "care/openreferral.h"
 #include "care/subscription.h"
@@ -795,6 +796,10 @@ static void note_search_patient(const http_request *req, const char *type) {
 
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     fhir_rest *api = ctx;
+    if(web_static_path(req->path)) {
+        web_static_handle(api->web, req, res);
+        return;
+    }
     if(strncmp(req->path, "/auth/", 6) == 0) {
         web_signin_handle(api, req, res);
         return;

@@ -20,6 +20,7 @@ typedef struct fhir_rest {
     struct audit_log *audit;  /* borrowed: where AuditEvents go */
     bool tls;                 /* served over TLS: session cookies are Secure */
     struct care_subs *subs;   /* borrowed: Subscriptions told of each write; may be NULL */
+    const struct web_files *web; /* borrowed: the web interface's files (src/web/static.h); may be NULL */
 } fhir_rest;
 
 /* The http_handler: ctx is a fhir_rest. Thread-safe. Every /fhir request but
