@@ -54,6 +54,8 @@ static const char USAGE[] =
     "  --web DIR          the staff web interface's files, served at / [KITH_WEB_DIR] (default: the\n"
     "                     web/ directory beside bin/); the NHS.UK frontend comes from\n"
     "                     DIR/../node_modules/nhsuk-frontend/dist/nhsuk [KITH_NHSUK_DIR]. --web none: no web interface\n"
+    "  --reports DIR      the report `kith report --out DIR` published, shown on the web interface's\n"
+    "                     dashboards [KITH_REPORTS_DIR] (default: DB.report beside a SQLite DB, if there)\n"
     "  --quiet            no per-request log lines [KITH_QUIET=1]\n"
     "  -h, --help         show this help\n"
     "\n"
@@ -158,6 +160,24 @@ static bool find_web_files(const char *flag, char web_dir[PATH_MAX], char nhsuk_
     return true;
 }
 
+/* The published report: --reports, KITH_REPORTS_DIR, or DB.report beside a
+ * SQLite database when that directory exists. */
+static bool find_reports(const char *flag, const char *db, char dir[PATH_MAX], web_files *out) {
+    const char *named = cli_setting(flag, "KITH_REPORTS_DIR", NULL);
+    char guess[PATH_MAX];
+    if(named) {
+        if(!is_dir(named) || !realpath(named, dir)) {
+            fprintf(stderr, "kith serve: --reports %s is not a directory\n", named);
+            return false;
+        }
+    } else {
+        if(strstr(db, "://") || snprintf(guess, sizeof guess, "%s.report", db) >= (int)sizeof guess) return true;
+        if(!is_dir(guess) || !realpath(guess, dir)) return true;
+    }
+    out->reports_dir = dir;
+    return true;
+}
+
 int cli_serve(int argc, char **argv) {
     static const struct option opts[] = {
         {"db", required_argument, NULL, 'd'},      {"port", required_argument, NULL, 'p'},
@@ -167,12 +187,12 @@ int cli_serve(int argc, char **argv) {
         {"export-dir", required_argument, NULL, 'e'},
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"escalate-every", required_argument, NULL, 'E'}, {"cache-mb", required_argument, NULL, 'M'},
-        {"web", required_argument, NULL, 'W'},
+        {"web", required_argument, NULL, 'W'},     {"reports", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
     const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL, *escalate_s = NULL, *cache_s = NULL;
-    const char *web_s = NULL;
+    const char *web_s = NULL, *reports_s = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -191,6 +211,7 @@ int cli_serve(int argc, char **argv) {
         case 'E': escalate_s = optarg; break;
         case 'M': cache_s = optarg; break;
         case 'W': web_s = optarg; break;
+        case 'R': reports_s = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -243,6 +264,8 @@ int cli_serve(int argc, char **argv) {
     char web_dir[PATH_MAX], nhsuk_dir[PATH_MAX];
     web_files web = {0};
     if(!find_web_files(web_s, web_dir, nhsuk_dir, &web)) return CLI_EXIT_USAGE;
+    char reports_dir[PATH_MAX];
+    if(!find_reports(reports_s, db, reports_dir, &web)) return CLI_EXIT_USAGE;
 
     char err[512];
     store *st = NULL;

@@ -800,6 +800,10 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
         web_static_handle(api->web, req, res);
         return;
     }
+    if(web_reports_path(req->path)) {
+        web_reports_handle(api, req, res);
+        return;
+    }
     if(strncmp(req->path, "/auth/", 6) == 0) {
         web_signin_handle(api, req, res);
         return;

@@ -2,6 +2,7 @@
  * signin.c — web sign-in, session and sign-out (see signin.h).
  */
 #include "web/signin.h"
+#include "web/admin.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +41,21 @@ bool web_csrf_ok(const http_request *req, const char *session) {
     return sent && strlen(sent) == strlen(want) && strcmp(sent, want) == 0;
 }
 
+kith_rc web_authenticate(fhir_rest *api, store_conn *c, const http_request *req, auth_principal *who) {
+    const char *authorization = http_header_get(req, "Authorization");
+    char session[AUTH_TOKEN_MAX], bearer[AUTH_TOKEN_MAX + 8];
+    bool by_cookie = (!authorization || !*authorization) && web_session_cookie(req, session);
+    if(by_cookie) {
+        snprintf(bearer, sizeof bearer, "Bearer %s", session);
+        authorization = bearer;
+    }
+    if(!authorization || !*authorization || auth_authenticate(api->auth, c, authorization, who, NULL, 0) != KITH_OK)
+        return KITH_ENOTFOUND;
+    bool change = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0;
+    if(by_cookie && change && !web_csrf_ok(req, session)) return KITH_EFORBIDDEN;
+    return KITH_OK;
+}
+
 static void reply(http_response *res, int status, const char *json) {
     res->status = status;
     res->content_type = JSON_TYPE;
@@ -54,6 +70,14 @@ static void reply_error(http_response *res, int status, const char *message) {
     buf_puts(&b, "\"}");
     reply(res, status, buf_str(&b));
     buf_free(&b);
+}
+
+void web_reply_error(http_response *res, int status, const char *message) {
+    reply_error(res, status, message);
+}
+
+void web_reply_json(http_response *res, int status, const char *json) {
+    reply(res, status, json);
 }
 
 static void set_cookie(http_response *res, const char *token, int max_age, bool secure) {
@@ -252,6 +276,10 @@ void web_signin_handle(fhir_rest *api, const http_request *req, http_response *r
             return;
         }
         token(api, c, req, res);
+        return;
+    }
+    if(strcmp(req->path, "/auth/users") == 0 || strncmp(req->path, "/auth/users/", 12) == 0) {
+        web_admin_users(api, c, req, res);
         return;
     }
     if(strcmp(req->path, "/auth/login") == 0) {

@@ -29,4 +29,15 @@ bool web_session_cookie(const http_request *req, char out[AUTH_TOKEN_MAX]);
 /* Does the request carry the anti-forgery token for session? */
 bool web_csrf_ok(const http_request *req, const char *session);
 
+/* Who sent the request: a bearer token, else the session cookie. KITH_OK
+ * and *who filled, or KITH_ENOTFOUND (nobody signed in). A change (not GET
+ * or HEAD) made with the cookie must carry its anti-forgery token, else
+ * KITH_EFORBIDDEN. */
+kith_rc web_authenticate(fhir_rest *api, store_conn *c, const http_request *req, auth_principal *who);
+
+/* A JSON answer {"error": message} with status (no caching). */
+void web_reply_error(http_response *res, int status, const char *message);
+/* A JSON answer with status (no caching). */
+void web_reply_json(http_response *res, int status, const char *json);
+
 #endif

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "web/signin.h"
+
 typedef struct mime_type {
     const char *ext, *type;
 } mime_type;
@@ -52,7 +54,6 @@ void web_security_headers(http_response *res) {
                          "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                          "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
                          "form-action 'self'; frame-ancestors 'none'");
-    http_response_header(res, "X-Content-Type-Options", "nosniff");
     http_response_header(res, "Referrer-Policy", "no-referrer");
     http_response_header(res, "X-Frame-Options", "DENY");
 }
@@ -99,4 +100,48 @@ void web_static_handle(const web_files *wf, const http_request *req, http_respon
     /* the app changes with each release: revalidate rather than keep stale copies */
     http_response_header(res, "Cache-Control", "no-cache");
     web_security_headers(res);
+}
+
+/* The files of a published report that staff may fetch. */
+static const char *const REPORT_FILES[] = {
+    "index.html", "indicators.csv", "risk_pyramid.csv", "tasks.csv", "delay_reasons.csv", "social_care_requests.csv",
+    NULL,
+};
+
+bool web_reports_path(const char *path) {
+    return strcmp(path, "/reports") == 0 || strncmp(path, "/reports/", 9) == 0;
+}
+
+void web_reports_handle(fhir_rest *api, const http_request *req, http_response *res) {
+    res->route = "web.reports";
+    if(strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        web_reply_error(res, 405, "the report is read with GET");
+        http_response_header(res, "Allow", "GET, HEAD");
+        return;
+    }
+    store_conn *c = store_conn_for_thread(api->st);
+    auth_principal who;
+    if(!c || web_authenticate(api, c, req, &who) != KITH_OK) {
+        web_reply_error(res, 401, "sign in to see the report");
+        return;
+    }
+    const web_files *wf = api->web;
+    if(!wf || !wf->reports_dir) {
+        web_reply_error(res, 404, "no report has been published here (kith report --out DIR, then kith serve --reports DIR)");
+        return;
+    }
+    const char *file = req->path[8] == '/' && req->path[9] ? req->path + 9 : "index.html";
+    const char *type = NULL;
+    for(int i = 0; REPORT_FILES[i]; i++)
+        if(strcmp(file, REPORT_FILES[i]) == 0) type = i == 0 ? "text/html; charset=utf-8" : "text/csv; charset=utf-8";
+    char path[1024];
+    if(!type || snprintf(path, sizeof path, "%s/%s", wf->reports_dir, file) >= (int)sizeof path ||
+       http_response_file(res, path, type) != KITH_OK) {
+        web_reply_error(res, 404, "the report has no such file");
+        return;
+    }
+    http_response_header(res, "Cache-Control", "private, no-cache");
+    /* the report's page carries its own styles and no scripts */
+    http_response_header(res, "Content-Security-Policy",
+                         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'");
 }
