@@ -825,13 +825,9 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     store_conn *c = store_conn_for_thread(api->st);
     char why[160] = "";
     /* a bearer token, or else the web session's cookie */
-    const char *authorization = http_header_get(req, "Authorization");
     char session[AUTH_TOKEN_MAX], bearer[AUTH_TOKEN_MAX + 8];
-    bool by_cookie = (!authorization || !*authorization) && web_session_cookie(req, session);
-    if(by_cookie) {
-        snprintf(bearer, sizeof bearer, "Bearer %s", session);
-        authorization = bearer;
-    }
+    bool by_cookie;
+    const char *authorization = web_authorization(req, session, bearer, &by_cookie);
     kith_rc rc = c ? auth_authenticate(api->auth, c, authorization, &ar.who, why, sizeof why) : KITH_ESTORE;
     if(!rc && by_cookie && !is_get(req->method) && strcmp(req->method, "HEAD") != 0 && !web_csrf_ok(req, session)) {
         res->route = "fhir.csrf";

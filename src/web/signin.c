@@ -41,14 +41,21 @@ bool web_csrf_ok(const http_request *req, const char *session) {
     return sent && strlen(sent) == strlen(want) && strcmp(sent, want) == 0;
 }
 
-kith_rc web_authenticate(fhir_rest *api, store_conn *c, const http_request *req, auth_principal *who) {
+const char *web_authorization(const http_request *req, char session[AUTH_TOKEN_MAX],
+                              char bearer[AUTH_TOKEN_MAX + 8], bool *by_cookie) {
     const char *authorization = http_header_get(req, "Authorization");
-    char session[AUTH_TOKEN_MAX], bearer[AUTH_TOKEN_MAX + 8];
-    bool by_cookie = (!authorization || !*authorization) && web_session_cookie(req, session);
-    if(by_cookie) {
-        snprintf(bearer, sizeof bearer, "Bearer %s", session);
+    *by_cookie = (!authorization || !*authorization) && web_session_cookie(req, session);
+    if(*by_cookie) {
+        snprintf(bearer, AUTH_TOKEN_MAX + 8, "Bearer %s", session);
         authorization = bearer;
     }
+    return authorization;
+}
+
+kith_rc web_authenticate(fhir_rest *api, store_conn *c, const http_request *req, auth_principal *who) {
+    char session[AUTH_TOKEN_MAX], bearer[AUTH_TOKEN_MAX + 8];
+    bool by_cookie;
+    const char *authorization = web_authorization(req, session, bearer, &by_cookie);
     if(!authorization || !*authorization || auth_authenticate(api->auth, c, authorization, who, NULL, 0) != KITH_OK)
         return KITH_ENOTFOUND;
     bool change = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0;

@@ -29,6 +29,11 @@ bool web_session_cookie(const http_request *req, char out[AUTH_TOKEN_MAX]);
 /* Does the request carry the anti-forgery token for session? */
 bool web_csrf_ok(const http_request *req, const char *session);
 
+/* The request's Authorization: its own header, or else "Bearer <session>"
+ * made from the session cookie (then *by_cookie, and session holds it). */
+const char *web_authorization(const http_request *req, char session[AUTH_TOKEN_MAX],
+                              char bearer[AUTH_TOKEN_MAX + 8], bool *by_cookie);
+
 /* Who sent the request: a bearer token, else the session cookie. KITH_OK
  * and *who filled, or KITH_ENOTFOUND (nobody signed in). A change (not GET
  * or HEAD) made with the cookie must carry its anti-forgery token, else
