@@ -15,6 +15,17 @@ if [ ! -f "$db" ]; then
   password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20)
   printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username admin --role administrator \
     --org org-icb --password-stdin >/dev/null
+  # staff of the synthetic place to try the web interface with (same password)
+  while read -r user role org practitioner; do
+    printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username "$user" --role "$role" \
+      --org "$org" --practitioner "$practitioner" --password-stdin >/dev/null
+  done <<'STAFF'
+gp gp gp-Z00001 pr-1
+nurse community-nurse org-community pr-61
+socialworker social-worker la-E06000999 pr-67
+discharge discharge-coordinator org-acute pr-181
+coordinator mdt-chair org-int-1 pr-69
+STAFF
   # the council's people without an NHS number, joined to the NHS records of the same people
   # a planning system (secondary use: never sees people with the national data opt-out)
   bin/kith client add population-health --scopes 'system/*.rs' --purpose secondary-use --db "$db.partial" >/dev/null
@@ -25,7 +36,13 @@ if [ ! -f "$db" ]; then
   bin/kith risk score --db "$db.partial" --quiet >/dev/null
   mv "$db.partial" "$db"
   rm -f "$db.partial-wal" "$db.partial-shm"
-  echo "Created the user 'admin' (administrator) with password: $password"
+  # the indicators the web interface's dashboards show (an operator reruns this nightly)
+  rm -rf "$db.report"
+  bin/kith report --db "$db" --out "$db.report" >/dev/null
+  (umask 077; printf '%s\n' "$password" > "$db.synth/password.txt")
+  echo "Created the users admin (administrator), gp, nurse, socialworker, discharge and coordinator"
+  echo "(the MDT coordinator of Riverside neighbourhood), all with the password: $password"
+  echo "(kept for this synthetic place in $db.synth/password.txt)"
   echo "Loaded: $(sqlite3 "$db" 'SELECT count(*) FROM resource WHERE deleted = 0') resources;" \
        "the ground truth and the council's CLD extract are in $db.synth/"
 fi
@@ -34,6 +51,9 @@ analyst=$(bin/kith client token population-health --db "$db" --expires 8h 2>/dev
 cat <<MSG
 
   Kith is starting on http://localhost:$port/
+    Web:           open http://localhost:$port/ and sign in as admin, gp, nurse, socialworker,
+                   discharge or coordinator with the password in $db.synth/password.txt
+                   (see docs/web.md)
     FHIR API:      http://localhost:$port/fhir/metadata  (open; everything else needs a token)
     Sign in:       every /fhir request carries a bearer token. One for the user 'admin',
                    valid for 8 hours (make another with: bin/kith user token admin):
