@@ -115,6 +115,11 @@ fhirpath-bench: bin/kith
 api: bin/kith
 	node --test --test-concurrency=1 tests/api/
 
+# Page speed of the web interface on a 250,000-person place (bench/web/run.sh).
+.PHONY: bench-web
+bench-web: bin/kith deps
+	@bench/web/run.sh
+
 # The staff web interface in Debian's Chromium (playwright-core), axe-core on
 # every page; screenshots go to build/browser-artifacts/ (docs/web.md).
 .PHONY: browser

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# bench/web/place.sh DIR PEOPLE — the synthetic place the web interface's
+# benchmark runs on, made once and kept in DIR (place.db, place.db.report,
+# staff accounts with the password in DIR/password.txt): kith synth, then
+# frailty and admission risk scored, then the report published.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+dir="$1"; people="$2"
+KITH=${KITH_BIN:-bin/kith}
+mkdir -p "$dir"
+if [ -f "$dir/place.db" ]; then exit 0; fi
+t0=$(date +%s)
+"$KITH" synth --people "$people" --seed 3 --db "$dir/place.partial" --out "$dir/synth" >/dev/null
+"$KITH" frailty --db "$dir/place.partial" --quiet >/dev/null
+"$KITH" risk fit --db "$dir/place.partial" --quiet >/dev/null
+"$KITH" risk score --db "$dir/place.partial" --quiet >/dev/null
+password=bench-password-1
+printf '%s\n' "$password" > "$dir/password.txt"
+while read -r user role org practitioner; do
+  args=(user add --db "$dir/place.partial" --username "$user" --role "$role" --org "$org" --password-stdin)
+  [ "$practitioner" != - ] && args+=(--practitioner "$practitioner")
+  printf '%s\n' "$password" | "$KITH" "${args[@]}" >/dev/null
+done <<'STAFF'
+gp gp gp-Z00001 pr-1
+nurse community-nurse org-community pr-61
+socialworker social-worker la-E06000999 pr-67
+discharge discharge-coordinator org-acute pr-181
+coordinator mdt-chair org-int-1 pr-69
+admin administrator org-icb -
+STAFF
+mv "$dir/place.partial" "$dir/place.db"
+rm -f "$dir/place.partial-wal" "$dir/place.partial-shm"
+"$KITH" report --db "$dir/place.db" --out "$dir/place.db.report" >/dev/null
+echo "made a place of $people people in $(( $(date +%s) - t0 )) s: $dir/place.db"
