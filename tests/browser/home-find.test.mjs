@@ -91,6 +91,34 @@ test('signing out, and a session that ends, come back to the sign-in page', asyn
   await page.context().close();
 });
 
+test("a message to the GP's practice shows under notifications until it is marked as read", async () => {
+  const sent = await fetch(`${place.base}/fhir/Communication`, {
+    method: 'POST', headers: { 'Content-Type': 'application/fhir+json' },
+    body: JSON.stringify({ resourceType: 'Communication', status: 'completed', subject: { reference: `Patient/${someone.id}` },
+      sent: new Date().toISOString(), recipient: [{ reference: `Organization/${STAFF.gp.org}` }],
+      sender: { display: 'Ward 7 discharge team' }, payload: [{ contentString: 'Going home tomorrow <b>not bold</b>' }] }),
+  });
+  assert.equal(sent.status, 201);
+  const message = await sent.json();
+  const page = await newPage(browser);
+  await signIn(page, place.base, 'gp');
+  await settled(page);
+  const row = page.locator('#messages tbody tr', { hasText: 'Ward 7 discharge team' });
+  await row.waitFor();
+  assert.match(await row.innerText(), /Going home tomorrow <b>not bold<\/b>/, 'markup in a message is shown as text');
+  await checkPage(page, 'home-notifications');
+  await row.getByRole('button', { name: /Mark as read/ }).click();
+  await page.getByText('Marked as read.').waitFor();
+  assert.equal(await row.count(), 0);
+  const stored = await (await fetch(`${place.base}/fhir/Communication/${message.id}`)).json();
+  assert.ok(stored.extension.some((e) => e.url.endsWith('/read-receipt') &&
+    e.extension.some((x) => x.url === 'reader' && x.valueReference.display === 'user/gp')), 'the read receipt is stored');
+  await page.reload();
+  await settled(page);
+  assert.equal(await page.locator('#messages tbody tr', { hasText: 'Ward 7 discharge team' }).count(), 0);
+  await page.context().close();
+});
+
 test('works 320 pixels wide', async () => {
   const page = await newPage(browser, { width: 320, height: 640 });
   await signIn(page, place.base, 'gp');

@@ -14,6 +14,8 @@ const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8
 export const ARTIFACTS = path.join(ROOT, 'build/browser-artifacts');
 const CHROMIUM = process.env.KITH_CHROMIUM ?? '/usr/bin/chromium';
 export const PASSWORD = 'correct horse battery staple';
+// the web interface of this checkout, whichever kith binary (KITH_BIN) serves it
+process.env.KITH_WEB_DIR ??= path.join(ROOT, 'web');
 
 /** Staff of the synthetic place (ids from kith synth): username -> account. */
 export const STAFF = {
