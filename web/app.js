@@ -170,6 +170,21 @@ whenSignedOut((reason) => {
 
 window.addEventListener('hashchange', route);
 
+// Links to a place in the page (#field in an error summary, the skip link)
+// move focus there; only #/... addresses change the page.
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest?.('a[href^="#"]');
+  const target = a?.getAttribute('href');
+  if (!target || target.startsWith('#/') || target === '#') return;
+  const el = document.getElementById(decodeURIComponent(target.slice(1)));
+  if (!el) return;
+  ev.preventDefault();
+  el.closest('details')?.setAttribute('open', '');
+  if (!el.hasAttribute('tabindex') && !/^(INPUT|SELECT|TEXTAREA|BUTTON|A)$/.test(el.tagName)) el.setAttribute('tabindex', '-1');
+  el.focus();
+  el.scrollIntoView({ block: 'center' });
+});
+
 (async function start() {
   try {
     const r = await request('GET', '/auth/session', { quiet401: true });

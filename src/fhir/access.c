@@ -29,18 +29,36 @@ static char action_of(char interaction) {
     }
 }
 
+static bool audit_reader(const access_request *r) {
+    return strcmp(r->who.kind, "client") == 0 || strcmp(r->who.role, "administrator") == 0;
+}
+
+static void note_interaction(access_request *r, const char *type, char interaction, const char *subtype) {
+    if(r->subtype) return;
+    r->subtype = subtype;
+    r->action = action_of(interaction);
+    snprintf(r->type, sizeof r->type, "%s", type);
+}
+
+bool access_permit_audit_of(http_response *res, const char *patient, bool visible) {
+    access_request *r = current;
+    if(!r || audit_reader(r) || !patient || !*patient || !visible ||
+       !auth_scope_allows(r->who.scopes, "Patient", 'r'))
+        return access_permit(res, "AuditEvent", 's', "search-type");
+    note_interaction(r, "AuditEvent", 's', "search-type");
+    snprintf(r->patient, sizeof r->patient, "%s", patient);
+    return true;
+}
+
 bool access_permit(http_response *res, const char *type, char interaction, const char *subtype) {
     access_request *r = current;
     if(!r) return true;
-    if(!r->subtype) {
-        r->subtype = subtype;
-        r->action = action_of(interaction);
-        snprintf(r->type, sizeof r->type, "%s", type);
-    }
-    bool audit_reader = strcmp(r->who.kind, "client") == 0 || strcmp(r->who.role, "administrator") == 0;
-    if(strcmp(type, "AuditEvent") == 0 && !audit_reader) {
+    note_interaction(r, type, interaction, subtype);
+    if(strcmp(type, "AuditEvent") == 0 && !audit_reader(r)) {
         r->denied = true;
-        snprintf(r->detail, sizeof r->detail, "only administrators and audit systems may read the audit trail");
+        snprintf(r->detail, sizeof r->detail,
+                 "only administrators and audit systems may read the audit trail; staff may search it "
+                 "for one person in their care (patient=ID)");
         fhir_reply_error(res, 403, "forbidden", "%s", r->detail);
         return false;
     }

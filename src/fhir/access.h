@@ -45,6 +45,16 @@ access_request *access_current(void);
 bool access_permit(http_response *res, const char *type, char interaction, const char *subtype);
 
 /*
+ * "Who has looked at this record": may the current principal search the
+ * audit trail about one person (patient id)? Administrators and audit
+ * systems may search all of it (as access_permit). Other staff may see
+ * the entries about a person whose record the store lets them read now
+ * (visible: the caller read Patient/patient under its viewer), and only
+ * those. On refusal writes 403 and returns false.
+ */
+bool access_permit_audit_of(http_response *res, const char *patient, bool visible);
+
+/*
  * Sensitive categories: the meta.security codes a role may not see (space-
  * separated; "" when it sees all). Codes from v3 ActCode (PSY psychiatry, SDV
  * sexual or domestic violence, HIV, STD, SEX sexual and reproductive health,

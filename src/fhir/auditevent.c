@@ -97,6 +97,15 @@ static int add_entry(void *vctx, const store_audit_entry *e) {
     return 0;
 }
 
+const char *fhir_auditevent_patient(const http_request *req) {
+    const char *about = NULL;
+    for(size_t i = 0; i < req->nparams; i++) {
+        const char *n = req->params[i].name, *v = req->params[i].value ? req->params[i].value : "";
+        if(strcmp(n, "patient") == 0 || strcmp(n, "entity") == 0) about = strncmp(v, "Patient/", 8) == 0 ? v + 8 : v;
+    }
+    return about;
+}
+
 void fhir_auditevent_search(store_conn *c, const http_request *req, http_response *res) {
     res->route = "fhir.audit.search";
     store_audit_query q = {.newest_first = true, .limit = DEFAULT_PAGE + 1};
@@ -106,7 +115,7 @@ void fhir_auditevent_search(store_conn *c, const http_request *req, http_respons
     for(size_t i = 0; i < req->nparams; i++) {
         const char *n = req->params[i].name, *v = req->params[i].value ? req->params[i].value : "";
         if(strcmp(n, "patient") == 0 || strcmp(n, "entity") == 0) {
-            q.patient = strncmp(v, "Patient/", 8) == 0 ? v + 8 : v;
+            q.patient = fhir_auditevent_patient(req); /* the last one: the one access was checked for */
         } else if(strcmp(n, "agent") == 0) {
             q.agent = v;
         } else if(strcmp(n, "date") == 0) {

@@ -10,6 +10,10 @@
 #include "fhir/rest.h"
 
 void fhir_auditevent_read(store_conn *c, const http_request *req, http_response *res, const char *id);
+/* The person an AuditEvent search is about (its last patient= or entity=,
+ * without "Patient/"), or NULL. */
+const char *fhir_auditevent_patient(const http_request *req);
+
 void fhir_auditevent_search(store_conn *c, const http_request *req, http_response *res);
 
 #endif

@@ -794,6 +794,14 @@ static void note_search_patient(const http_request *req, const char *type) {
     }
 }
 
+/* What a signed-in request gets back is about people: no browser or proxy
+ * keeps it, and a browser asks again rather than show an old copy. */
+static void keep_out_of_caches(http_response *res) {
+    for(size_t i = 0; i < res->nheaders; i++)
+        if(strcasecmp(res->headers[i].name, "Cache-Control") == 0) return;
+    http_response_header(res, "Cache-Control", "no-store");
+}
+
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     fhir_rest *api = ctx;
     if(web_static_path(req->path)) {
@@ -877,6 +885,7 @@ void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     }
     access_set_current(&ar);
     fhir_rest_dispatch(api, req, res, NULL);
+    keep_out_of_caches(res);
     if(ar.subtype && strcmp(ar.subtype, "search-type") == 0 && !ar.patient[0]) note_search_patient(req, ar.type);
     access_set_current(NULL);
     if(restricted) store_set_viewer(c, NULL);
@@ -1018,15 +1027,18 @@ void fhir_rest_dispatch(fhir_rest *api, const http_request *req, http_response *
         if(!is_get(m) && !(nseg == 2 && strcmp(seg[1], "_search") == 0 && strcmp(m, "POST") == 0)) {
             fhir_method_not_allowed(res, "GET", "AuditEvent (the audit log is append-only and written by Kith)");
         } else if(nseg == 1 || (nseg == 2 && strcmp(seg[1], "_search") == 0)) {
-            if(access_permit(res, type, 's', "search-type")) {
-                search_params sp; /* POST _search: the form's parameters too */
-                gather_form(req, &sp);
-                http_request merged = *req;
-                merged.params = sp.v;
-                merged.nparams = sp.n;
-                fhir_auditevent_search(c, &merged, res);
-                http_params_free(sp.v, sp.n);
-            }
+            search_params sp; /* POST _search: the form's parameters too */
+            gather_form(req, &sp);
+            http_request merged = *req;
+            merged.params = sp.v;
+            merged.nparams = sp.n;
+            /* staff may see who has looked at the record of someone in their care */
+            const char *about = fhir_auditevent_patient(&merged);
+            store_resource pr = {0};
+            bool visible = about && store_read(c, "Patient", about, 0, &pr) == KITH_OK;
+            store_resource_free(&pr);
+            if(access_permit_audit_of(res, about, visible)) fhir_auditevent_search(c, &merged, res);
+            http_params_free(sp.v, sp.n);
         } else if(nseg == 2) {
             if(access_permit(res, type, 'r', "read")) fhir_auditevent_read(c, req, res, seg[1]);
         } else {

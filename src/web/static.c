@@ -5,6 +5,8 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "web/signin.h"
 
@@ -141,6 +143,12 @@ void web_reports_handle(fhir_rest *api, const http_request *req, http_response *
         return;
     }
     http_response_header(res, "Cache-Control", "private, no-cache");
+    struct stat sb; /* when the report was published */
+    char date[64];
+    struct tm tm;
+    if(stat(path, &sb) == 0 && gmtime_r(&sb.st_mtime, &tm) &&
+       strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+        http_response_header(res, "Last-Modified", date);
     /* the report's page carries its own styles and no scripts */
     http_response_header(res, "Content-Security-Policy",
                          "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'");

@@ -441,9 +441,16 @@ describe('the access policy on a synthetic place', () => {
     assert.equal(audit.status, 200, audit.text.slice(0, 200));
     const events = (audit.json.entry ?? []).map((e) => e.resource).filter((e) => (e.subtype ?? []).some((s) => s.code === 'break-glass'));
     assert.ok(events.some((e) => e.outcomeDesc === `break-glass: ${reason}`), `an AuditEvent with the reason: ${JSON.stringify(events).slice(0, 600)}`);
-    const refused = await api.get(`/fhir/AuditEvent?patient=${p}`, H);
-    assert.equal(refused.status, 403, 'a discharge coordinator may not read the audit trail');
-    cells += 2;
+    const own = await api.get(`/fhir/AuditEvent?patient=${p}`, H);
+    assert.equal(own.status, 200, 'under the grant, who has looked at the record is visible to the coordinator too');
+    const unseen = all.Patient.map((x) => x.id).filter((x) => x !== p).slice(0, 40);
+    let stranger = null;
+    for (const x of unseen) if ((await api.get(`/fhir/Patient/${x}`, H)).status === 404) { stranger = x; break; }
+    assert.ok(stranger, 'someone the coordinator does not see');
+    const refused = await api.get(`/fhir/AuditEvent?patient=${stranger}`, H);
+    assert.equal(refused.status, 403, "a discharge coordinator may not read the audit trail of someone not in their care");
+    assert.equal((await api.get('/fhir/AuditEvent', H)).status, 403, 'nor the whole audit trail');
+    cells += 4;
     t.diagnostic(`break-glass cells: ${cells + 1}`);
     // history follows the grant too: that person's versions, nobody else's
     const h = await searchAll('Observation/_history?_count=1000', H);

@@ -535,9 +535,15 @@ describe('the audit trail', () => {
     assert.match(ae.outcomeDesc ?? '', /scopes/);
   });
 
-  it('a gp may not read the audit trail (403, itself audited); an administrator may', async () => {
+  it('a gp may not read the audit trail (403, itself audited) beyond who looked at a person in their care; an administrator may', async () => {
     const rid = `sec-gp-audit-${Date.now()}`;
-    for (const p of ['/fhir/AuditEvent', `/fhir/AuditEvent?patient=${ctx.patientId}`, `/fhir/AuditEvent/${ctx.readEventId}`]) {
+    // someone registered elsewhere, whom the gp does not care for
+    const other = await api.post('/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Elsewhere' }],
+      generalPractitioner: [{ reference: 'Organization/org-not-sec' }] });
+    assert.equal(other.status, 201, other.text);
+    assert.equal((await api.get(`/fhir/Patient/${other.json.id}`, { headers: bearer(ctx.gpToken) })).status, 404);
+    for (const p of ['/fhir/AuditEvent', `/fhir/AuditEvent?patient=${other.json.id}`, `/fhir/AuditEvent/${ctx.readEventId}`,
+      `/fhir/AuditEvent?agent=user/sec-gp`]) {
       const r = await api.get(p, { headers: { ...bearer(ctx.gpToken), 'X-Request-Id': rid } });
       assert.equal(r.status, 403, `${p} as gp: ${r.text.slice(0, 200)}`);
       assertIssue(r, { code: 'forbidden' });
@@ -545,6 +551,17 @@ describe('the audit trail', () => {
     }
     const ae = await auditFind('agent=user/sec-gp', (e) => requestIdOf(e) === rid, "the gp's refused audit read");
     assert.equal(ae.outcome, '4');
+    // "who has looked at this record", for a person the gp cares for: only entries about that person
+    const mine = await api.get(`/fhir/AuditEvent?patient=${ctx.patientId}&_count=100`, { headers: bearer(ctx.gpToken) });
+    assert.equal(mine.status, 200, mine.text.slice(0, 200));
+    assert.ok(mine.json.entry.length > 0);
+    for (const e of mine.json.entry) {
+      const about = (e.resource.entity ?? []).map((x) => x.what?.reference).filter((x) => x?.startsWith('Patient/'));
+      assert.deepEqual([...new Set(about)], [`Patient/${ctx.patientId}`], `an entry about someone else: ${JSON.stringify(e.resource).slice(0, 300)}`);
+    }
+    const sneaky = await api.get(`/fhir/AuditEvent?patient=${other.json.id}&patient=${ctx.patientId}`, { headers: bearer(ctx.gpToken) });
+    assert.equal(sneaky.status, 200);
+    assert.ok(sneaky.json.entry.every((e) => JSON.stringify(e.resource).includes(ctx.patientId)), 'the person access was checked for is the one searched');
     const admin = userToken('sec-admin', 'administrator');
     const r = await api.get(`/fhir/AuditEvent?patient=${ctx.patientId}`, { headers: bearer(admin) });
     assert.equal(r.status, 200, r.text.slice(0, 200));

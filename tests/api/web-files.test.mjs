@@ -7,9 +7,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { kith, startServer, tempDir } from './lib/server.mjs';
+import { kith, startServer, tempDir, ROOT } from './lib/server.mjs';
 
 let server, reportDir;
+// this checkout's web interface, whichever kith binary (KITH_BIN) serves it
+process.env.KITH_WEB_DIR ??= path.join(ROOT, 'web');
 const NOAUTH = { Authorization: '' };
 const ADMIN_PASSWORD = 'admin password 1';
 

@@ -2,7 +2,7 @@
 // in Chromium against a real kith serve.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPlace, launchBrowser, newPage, signIn, settled, checkPage, menu, STAFF, PASSWORD } from './lib/place.mjs';
+import { startPlace, launchBrowser, newPage, signIn, settled, checkPage, menu, STAFF, PASSWORD, sidewaysScroll } from './lib/place.mjs';
 
 let place, browser, someone;
 
@@ -123,7 +123,7 @@ test('works 320 pixels wide', async () => {
   const page = await newPage(browser, { width: 320, height: 640 });
   await signIn(page, place.base, 'gp');
   await settled(page);
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const overflow = await sidewaysScroll(page);
   assert.ok(overflow <= 0, `the home page scrolls sideways by ${overflow} px at 320 px`);
   await checkPage(page, 'home-320');
   await page.context().close();

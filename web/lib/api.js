@@ -39,7 +39,7 @@ export async function request(method, path, { body, form, headers = {}, quiet401
   if (method !== 'GET' && csrfToken) h['X-CSRF-Token'] = csrfToken;
   let res;
   try {
-    res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
+    res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin', cache: 'no-store' });
   } catch (e) {
     throw new ApiError(0, 'Kith cannot be reached. Check your connection and try again.');
   }
@@ -75,6 +75,20 @@ export async function search(type, params) {
   const form = {};
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') form[k] = v;
   return (await request('POST', `/fhir/${type}/_search`, { form })).json;
+}
+
+/** The resources of a search and of its next pages (at most `pages` pages). */
+export async function allPages(path, params, pages = 20) {
+  let bundle = await get(path, params);
+  const out = entries(bundle);
+  for (let i = 1; i < pages; i++) {
+    const next = bundle.link?.find((l) => l.relation === 'next')?.url;
+    if (!next) break;
+    const u = new URL(next, location.href);
+    bundle = (await request('GET', u.pathname + u.search)).json;
+    out.push(...entries(bundle));
+  }
+  return out;
 }
 
 /** The resources of a Bundle, optionally only those of one type. */

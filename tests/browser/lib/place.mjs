@@ -55,6 +55,19 @@ export async function startPlace({ people = 300, seed = 7, scoreRisk = true, ser
   };
 }
 
+/**
+ * A FHIR request to the place as the server's system client (its token goes
+ * with every /fhir fetch); fails the test unless it succeeds. The answer's JSON.
+ */
+export async function fhirAs(base, method, path, body) {
+  const r = await fetch(`${base}/fhir/${path}`, {
+    method, headers: { 'Content-Type': 'application/fhir+json' }, body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await r.json().catch(() => null);
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${JSON.stringify(json)?.slice(0, 300)}`);
+  return json;
+}
+
 /** Debian's Chromium, headless. */
 export async function launchBrowser() {
   const args = ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'];
@@ -96,6 +109,11 @@ export async function signIn(page, base, username, password = PASSWORD) {
 export async function menu(page, name) {
   await page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name, exact: true }).click();
   await settled(page);
+}
+
+/** How far the page scrolls sideways (px); 0 or less when it fits. */
+export function sidewaysScroll(page) {
+  return page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 }
 
 /** Wait until the app has drawn the page (its loading note is gone). */
