@@ -334,7 +334,9 @@ void mdt_attendance(store_conn *c, const http_request *req, http_response *res, 
         if(!mark(mt.appt, refs[i], false, res)) goto done;
     const char *started = mdt_param_text(&p, "started"), *ended = mdt_param_text(&p, "ended");
     int64_t s = mt.start, e = mt.end;
-    if((started && !care_time(started, &s)) || (ended && !care_time(ended, &e)) || e < s) {
+    bool times_ok = (!started || care_time(started, &s)) && (!ended || care_time(ended, &e));
+    if(times_ok && started && !ended) e = s + (mt.end - mt.start); /* started late: it keeps its planned length */
+    if(!times_ok || e < s) {
         fhir_reply_error(res, 422, "value", "started and ended must be date-times, ended not before started");
         goto done;
     }
@@ -347,7 +349,8 @@ void mdt_attendance(store_conn *c, const http_request *req, http_response *res, 
     json_set(mt.appt, "start", json_new_string(at));
     care_instant(e, at);
     json_set(mt.appt, "end", json_new_string(at));
-    json_set(mt.appt, "minutesDuration", json_new_int((e - s) / 60));
+    int64_t minutes = (e - s + 59) / 60; /* a positiveInt: a meeting of seconds lasted a minute */
+    json_set(mt.appt, "minutesDuration", json_new_int(minutes < 1 ? 1 : minutes));
     const char *status = json_string(json_get(mt.appt, "status"));
     if(ended)
         json_set(mt.appt, "status", json_new_string("fulfilled"));

@@ -368,6 +368,18 @@ describe('MDT meetings', () => {
 
   it('recording a case writes the summary into the person\'s record and the actions into owners\' worklists', async () => {
     await moveClock(T0M);
+    // started late: the meeting keeps its planned length
+    const planned = await ok(await sys.get(`/fhir/Appointment/${ids.meeting1}`), 200, 'the planned meeting');
+    const late = new Date(Date.parse(MEETING1) + 5 * 60000).toISOString().replace('.000Z', 'Z');
+    const begun = await ok(await as.chair.post(`/fhir/Appointment/${ids.meeting1}/$attendance`, P(
+      { name: 'started', valueDateTime: late })), 200, '$attendance started');
+    assert.equal(begun.minutesDuration, planned.minutesDuration);
+    assert.equal((Date.parse(begun.end) - Date.parse(begun.start)) / 60000, planned.minutesDuration);
+    assert.equal(begun.status, 'arrived');
+    // over in seconds: a minute (minutesDuration is a positiveInt)
+    const brief = await ok(await as.chair.post(`/fhir/Appointment/${ids.meeting1}/$attendance`, P(
+      { name: 'started', valueDateTime: late }, { name: 'ended', valueDateTime: late.replace(/:00Z$/, ':20Z') })), 200, '$attendance brief');
+    assert.equal(brief.minutesDuration, 1);
     const att = await ok(await as.chair.post(`/fhir/Appointment/${ids.meeting1}/$attendance`, P(
       vref('present', 'Practitioner/mdt-pr-chair'), vref('present', 'Practitioner/mdt-pr-dn'), vref('present', 'Practitioner/mdt-pr-sw'),
       vref('present', 'Practitioner/mdt-pr-gp'), vref('absent', 'Practitioner/mdt-pr-coord'),
