@@ -121,13 +121,17 @@ void sg_visible_cond(sg_dialect d, int flags, buf *o, const char *x, const char 
     }
     if(flags & VIEW_RELATIONSHIP_GIVEN) return;
     long long gp = (long long)sg_param_id("Patient", "general-practitioner");
-    long long about[4] = {sg_param_id("CareTeam", "patient"), sg_param_id("EpisodeOfCare", "patient"),
-                          sg_param_id("ServiceRequest", "patient"), sg_param_id("Task", "patient")};
-    long long names[5] = {sg_param_id("CareTeam", "participant"), sg_param_id("EpisodeOfCare", "care-manager"),
+    /* open CareTeams, episodes of care, referrals, Tasks and stays (an Encounter not yet finished,
+     * e.g. an inpatient on the ward) that name the viewer, their organisation or a colleague */
+    long long about[5] = {sg_param_id("CareTeam", "patient"), sg_param_id("EpisodeOfCare", "patient"),
+                          sg_param_id("ServiceRequest", "patient"), sg_param_id("Task", "patient"),
+                          sg_param_id("Encounter", "patient")};
+    long long names[6] = {sg_param_id("CareTeam", "participant"),   sg_param_id("EpisodeOfCare", "care-manager"),
                           sg_param_id("EpisodeOfCare", "organization"), sg_param_id("ServiceRequest", "performer"),
-                          sg_param_id("Task", "owner")};
-    long long status[4] = {sg_param_id("CareTeam", "status"), sg_param_id("EpisodeOfCare", "status"),
-                           sg_param_id("ServiceRequest", "status"), sg_param_id("Task", "status")};
+                          sg_param_id("Task", "owner"),              sg_param_id("Encounter", "service-provider")};
+    long long status[5] = {sg_param_id("CareTeam", "status"), sg_param_id("EpisodeOfCare", "status"),
+                           sg_param_id("ServiceRequest", "status"), sg_param_id("Task", "status"),
+                           sg_param_id("Encounter", "status")};
     buf_printf(o,
                " AND (%s IS NULL OR %s = ''"
                " OR EXISTS(SELECT 1 FROM resource vp JOIN sp_reference vg ON vg.rkey = vp.rkey"
@@ -136,8 +140,8 @@ void sg_visible_cond(sg_dialect d, int flags, buf *o, const char *x, const char 
                x, x, x, gp, w->viewer);
     buf_printf(o,
                " OR EXISTS(SELECT 1 FROM sp_reference vs JOIN sp_reference vm ON vm.rkey = vs.rkey"
-               " WHERE vs.pid IN (%lld,%lld,%lld,%lld) AND vs.tid = %s AND vs.ttype = 'Patient'"
-               " AND vm.pid IN (%lld,%lld,%lld,%lld,%lld)"
+               " WHERE vs.pid IN (%lld,%lld,%lld,%lld,%lld) AND vs.tid = %s AND vs.ttype = 'Patient'"
+               " AND vm.pid IN (%lld,%lld,%lld,%lld,%lld,%lld)"
                " AND ((vm.ttype = 'Practitioner' AND vm.tid = (SELECT v FROM %s WHERE k = 'practitioner'))"
                " OR (vm.ttype = 'Organization' AND vm.tid = (SELECT v FROM %s WHERE k = 'org'))"
                " OR (vm.ttype = 'Practitioner' AND EXISTS(SELECT 1 FROM sp_reference tp JOIN sp_reference tor"
@@ -145,12 +149,14 @@ void sg_visible_cond(sg_dialect d, int flags, buf *o, const char *x, const char 
                " AND tor.tid = (SELECT v FROM %s WHERE k = 'org')"
                " WHERE tp.pid = %lld AND tp.ttype = 'Practitioner' AND tp.tid = vm.tid AND NOT EXISTS(SELECT 1"
                " FROM sp_token ta WHERE ta.rkey = tp.rkey AND ta.pid = %lld AND ta.code = 'false'))))"
-               " AND NOT EXISTS(SELECT 1 FROM sp_token vt WHERE vt.rkey = vs.rkey AND vt.pid IN (%lld,%lld,%lld,%lld)"
+               " AND NOT EXISTS(SELECT 1 FROM sp_token vt WHERE vt.rkey = vs.rkey AND vt.pid IN (%lld,%lld,%lld,%lld,%lld)"
                " AND vt.code IN (" CLOSED ")))",
-               about[0], about[1], about[2], about[3], x, names[0], names[1], names[2], names[3], names[4], w->viewer,
+               about[0], about[1], about[2], about[3], about[4], x, names[0], names[1], names[2], names[3], names[4],
+               names[5], w->viewer,
                w->viewer, (long long)sg_param_id("PractitionerRole", "organization"), w->viewer,
                (long long)sg_param_id("PractitionerRole", "practitioner"),
-               (long long)sg_param_id("PractitionerRole", "active"), status[0], status[1], status[2], status[3]);
+               (long long)sg_param_id("PractitionerRole", "active"), status[0], status[1], status[2], status[3],
+               status[4]);
     buf_printf(o,
                " OR EXISTS(SELECT 1 FROM kith_access_grant vb WHERE vb.account = (SELECT v FROM %s"
                " WHERE k = 'account') AND vb.patient = %s AND vb.expires > %s))",

@@ -3,8 +3,9 @@
 //
 // People see resources outside any Patient's compartment, and the records of
 // the people they have a care relationship with: their organisation is the
-// person's GP practice, or an open CareTeam, EpisodeOfCare, ServiceRequest or
-// Task about the person names their practitioner or organisation, or they
+// person's GP practice, or an open CareTeam, EpisodeOfCare, ServiceRequest,
+// Task or Encounter (a stay still going on) about the person names their
+// practitioner or organisation, or they
 // broke glass on the person. Analysts see no patient data; system clients see
 // everything their scopes allow (see store_set_viewer in src/store/store.h).
 //
@@ -120,6 +121,8 @@ function oracle(u) {
     if (open(r) && (r.performer ?? []).some((x) => names(x.reference)) && patientOf(r.subject)) sees.add(patientOf(r.subject));
   for (const r of all.Task)
     if (open(r) && names(r.owner?.reference) && patientOf(r.for)) sees.add(patientOf(r.for));
+  for (const r of all.Encounter) // a stay still going on, e.g. on the hospital's ward
+    if (open(r) && names(r.serviceProvider?.reference) && patientOf(r.subject)) sees.add(patientOf(r.subject));
   return sees;
 }
 
@@ -169,9 +172,9 @@ before(async () => {
     .filter((p) => p.id.startsWith('pat-') && !laOpen.has(p.id) && !(p.generalPractitioner ?? []).some((g) => g.reference === `Organization/${practice}`))
     .sort((a, b) => (obsCount.get(b.id) ?? 0) - (obsCount.get(a.id) ?? 0) || a.id.localeCompare(b.id))
     .map((p) => p.id);
-  const [A, B, C, D, E, F, G] = free;
+  const [A, B, C, D, E, F, G, H] = free;
   Object.assign(pick, { careTeamPatient: A, episodePatient: B, taskPatient: C, finishedPatient: D, cancelledPatient: E,
-    referralPatient: F, revokedPatient: G });
+    referralPatient: F, revokedPatient: G, inpatient: H });
   const rel = [
     { resourceType: 'CareTeam', id: 'pol-careteam', status: 'active', subject: { reference: `Patient/${A}` },
       participant: [{ member: { reference: `Practitioner/${pick.nurse}` } }] },
@@ -187,6 +190,9 @@ before(async () => {
       code: { text: 'District nursing visit' }, performer: [{ reference: `Practitioner/${pick.nurse}` }] },
     { resourceType: 'ServiceRequest', id: 'pol-referral-revoked', status: 'revoked', intent: 'order',
       subject: { reference: `Patient/${G}` }, code: { text: 'Physiotherapy' }, performer: [{ reference: `Practitioner/${pick.therapist}` }] },
+    // on the acute hospital's ward now: the hospital's staff care for them
+    { resourceType: 'Encounter', id: 'pol-stay', status: 'in-progress', class: { system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'IMP' },
+      subject: { reference: `Patient/${H}` }, serviceProvider: { reference: 'Organization/org-acute' } },
   ];
   for (const r of rel) {
     // a Task starts as requested (the referral state machine) and is then cancelled
@@ -232,7 +238,8 @@ describe('the access policy on a synthetic place', () => {
     const laOpen = new Set(all.EpisodeOfCare.filter((e) => !CLOSED.has(e.status) && e.managingOrganization?.reference === 'Organization/la-E06000999').map((e) => patientOf(e.patient)));
     assert.ok(laOpen.size > 0, 'the council has open episodes');
     assert.deepEqual(sorted(u['pol-social'].sees), sorted(laOpen), 'social worker: the council\'s open episodes');
-    for (const n of ['pol-discharge', 'pol-admin', 'pol-analyst']) assert.equal(u[n].sees.size, 0, `${n}: nobody`);
+    assert.deepEqual(sorted(u['pol-discharge'].sees), [pick.inpatient], "discharge coordinator: the hospital's inpatient (not its finished stays)");
+    for (const n of ['pol-admin', 'pol-analyst']) assert.equal(u[n].sees.size, 0, `${n}: nobody`);
     t.diagnostic(`users ${Object.keys(users).length}; sets: ${Object.values(users).map((x) => `${x.name}=${x.sees.size}`).join(' ')}`);
   });
 
@@ -428,11 +435,11 @@ describe('the access policy on a synthetic place', () => {
     const ok = await api.post(`/fhir/Patient/${p}/$break-glass?reason=${encodeURIComponent(reason)}`, undefined, H);
     assert.equal(ok.status, 200, `break-glass: ${ok.text.slice(0, 300)}`);
     const pats = await searchAll('Patient?_count=1000', H);
-    assert.deepEqual(pats.resources.map((r) => r.id), [p], 'sees that one person, and nobody else');
+    assert.deepEqual(sorted(pats.resources.map((r) => r.id)), sorted([p, pick.inpatient]), 'sees that one person, and nobody else beyond the ward');
     const encs = await searchAll(`Encounter?_count=1000`, H);
-    const want = sorted(all.Encounter.filter((e) => patientOf(e.subject) === p).map((e) => e.id));
+    const want = sorted(all.Encounter.filter((e) => patientOf(e.subject) === p || patientOf(e.subject) === pick.inpatient).map((e) => e.id));
     assert.ok(want.length > 0, 'the person has encounters');
-    assert.deepEqual(sorted(encs.resources.map((r) => r.id)), want, 'sees that person\'s Encounters only');
+    assert.deepEqual(sorted(encs.resources.map((r) => r.id)), want, 'sees that person\'s Encounters only (and the inpatient\'s)');
     const other = users['pol-admin'];
     assert.equal((await api.get(`/fhir/Patient/${p}`, bearer(other.token))).status, 404, 'the grant is for that user alone');
     cells += 4;
@@ -452,9 +459,9 @@ describe('the access policy on a synthetic place', () => {
     assert.equal((await api.get('/fhir/AuditEvent', H)).status, 403, 'nor the whole audit trail');
     cells += 4;
     t.diagnostic(`break-glass cells: ${cells + 1}`);
-    // history follows the grant too: that person's versions, nobody else's
+    // history follows the grant too: that person's versions (and the inpatient's), nobody else's
     const h = await searchAll('Observation/_history?_count=1000', H);
-    const leaked = h.resources.filter((r) => r.resourceType && compartmentOf(r) !== p);
+    const leaked = h.resources.filter((r) => r.resourceType && compartmentOf(r) !== p && compartmentOf(r) !== pick.inpatient);
     assert.equal(leaked.length, 0, `after break-glass on ${p}, Observation/_history also shows ${leaked.length} versions of others, e.g. ${leaked[0]?.id}`);
   });
 
