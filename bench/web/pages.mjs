@@ -4,8 +4,8 @@
 //
 // For each page it signs in as the member of staff who uses it, opens the
 // page VISITS times (fresh navigation each time) and records:
-//   - render: from asking for the page to the page drawn (its h1 shown, no
-//     "Loading"), in the browser;
+//   - render: from asking for the page (a fresh load of the app) to the page
+//     drawn (its h1 shown, no "Loading"), in the browser;
 //   - server: each API request's time inside kith (the "ms" of the
 //     server's request log, joined by X-Request-Id), as p50/p95/max over all
 //     of the page's requests, and p95 of the slowest request of each visit.
@@ -56,7 +56,8 @@ for (const [name, user, hash] of PAGES) {
     const ids = [];
     const onResponse = (r) => { const id = r.headers()['x-request-id']; if (id && !r.url().includes('/web/')) ids.push(id); };
     page.on('response', onResponse);
-    const t0 = Date.now();
+    await page.goto('about:blank');
+    const t0 = Date.now(); // a fresh load of the app each time: its files, then the page's data
     await page.goto(`${base}/${hash}`);
     await page.waitForFunction(() => !document.querySelector('.kith-loading') && document.querySelector('main h1'),
       null, { timeout: 60000 });
@@ -72,9 +73,14 @@ await browser.close();
 // the server's own timing of each request
 await new Promise((r) => setTimeout(r, 300));
 const ms = new Map();
+const what = new Map(); // request id -> "route path"
 for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
   if (!line.includes('"msg":"request"')) continue;
-  try { const j = JSON.parse(line); ms.set(j.request_id, j.ms); } catch { /* not a log line */ }
+  try {
+    const j = JSON.parse(line);
+    ms.set(j.request_id, j.ms);
+    what.set(j.request_id, `${j.method} ${j.path.replace(/\/(pat|enc|obs|ap|task|sr)-[^/]*/g, '/{id}').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/g, '{id}')}`);
+  } catch { /* not a log line */ }
 }
 console.log(`pages of the web interface, ${VISITS} visits each (ms)`);
 console.log('page                              render p50  render p95   requests/visit  server p50  server p95  server max  slowest-per-visit p95');
@@ -87,4 +93,15 @@ for (const r of results) {
   console.log(`${r.name.padEnd(34)}${pct(renders, 50).toFixed(0).padStart(10)}${pct(renders, 95).toFixed(0).padStart(12)}` +
     `${perVisit.toFixed(1).padStart(17)}${pct(all, 50).toFixed(1).padStart(12)}${pct(all, 95).toFixed(1).padStart(12)}` +
     `${Math.max(0, ...all).toFixed(1).padStart(12)}${pct(slowest, 95).toFixed(1).padStart(23)}`);
+}
+console.log('\nthe slowest requests of each page (server p95 ms by request)');
+for (const r of results) {
+  if (r.skipped) continue;
+  const by = new Map();
+  for (const v of r.visits) for (const id of v.ids) {
+    const k = what.get(id);
+    if (k && ms.has(id)) by.set(k, [...(by.get(k) ?? []), ms.get(id)]);
+  }
+  const top = [...by].map(([k, xs]) => [k, pct(xs, 95)]).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  console.log(`${r.name.padEnd(34)}${top.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(';  ')}`);
 }

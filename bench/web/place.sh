@@ -10,7 +10,7 @@ KITH=${KITH_BIN:-bin/kith}
 mkdir -p "$dir"
 if [ -f "$dir/place.db" ]; then exit 0; fi
 t0=$(date +%s)
-"$KITH" synth --people "$people" --seed 3 --db "$dir/place.partial" --out "$dir/synth" >/dev/null
+"$KITH" synth --people "$people" --seed 3 --db "$dir/place.partial" >/dev/null
 "$KITH" frailty --db "$dir/place.partial" --quiet >/dev/null
 "$KITH" risk fit --db "$dir/place.partial" --quiet >/dev/null
 "$KITH" risk score --db "$dir/place.partial" --quiet >/dev/null

@@ -13,10 +13,9 @@ KITH=${KITH_BIN:-bin/kith}
 PEOPLE=${WEB_BENCH_PEOPLE:-250000}
 DIR=${WEB_BENCH_DIR:-/tmp/kith-web-bench}
 [ -x "$KITH" ] || make -s bin/kith
+export KITH_WEB_DIR="${KITH_WEB_DIR:-$PWD/web}" # this checkout's pages, whichever binary serves them
 bench/web/place.sh "$DIR" "$PEOPLE" || exit 0
 db="$DIR/place.db"
-# the person with the most history, and a referral for the social care front door to open
-person=$(sqlite3 "$db" "SELECT patient FROM resource WHERE patient IS NOT NULL AND deleted = 0 GROUP BY patient ORDER BY count(*) DESC LIMIT 1")
 port=$((20000 + RANDOM % 30000))
 log="$DIR/serve.log"
 "$KITH" serve --db "$db" --port "$port" 2> "$log" &
@@ -24,6 +23,10 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 token=$("$KITH" user token gp --db "$db" --expires 1h)
+# the GP's registered patient with the most history, and a referral of them to the social care front door
+ids=$(curl -s -H "Authorization: Bearer $token" "http://127.0.0.1:$port/fhir/Patient?general-practitioner=Organization/gp-Z00001&_count=1000&_elements=id" |
+  node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log((JSON.parse(s).entry||[]).map(e=>"'"'"'"+e.resource.id+"'"'"'").join(",")))')
+person=$(sqlite3 "$db" "SELECT patient FROM resource WHERE patient IN ($ids) AND deleted = 0 GROUP BY patient ORDER BY count(*) DESC LIMIT 1")
 task=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/fhir+json' \
   -d "{\"resourceType\":\"Parameters\",\"parameter\":[{\"name\":\"patient\",\"valueReference\":{\"reference\":\"Patient/$person\"}},{\"name\":\"service\",\"valueReference\":{\"reference\":\"HealthcareService/hs-asc-front-door\"}},{\"name\":\"priority\",\"valueCode\":\"routine\"},{\"name\":\"reason\",\"valueString\":\"Benchmark referral\"}]}" \
   "http://127.0.0.1:$port/fhir/ServiceRequest/\$refer" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const b=JSON.parse(s);console.log((b.entry||[]).map(e=>e.resource).find(r=>r.resourceType==="Task")?.id||"")}catch{console.log("")}})')

@@ -163,12 +163,18 @@ static void admissions(worklist *w, store_conn *c, const char *owners, const cha
 static void ready_to_leave(worklist *w, store_conn *c) {
     char **ids;
     size_t n;
-    if(care_find(c, "Encounter", "class=http://terminology.hl7.org/CodeSystem/v3-ActCode|IMP&status=in-progress",
-                 CARE_MAX_IDS, &ids, &n))
-        return;
+    /* the stays going on now are few; the inpatient class is checked on each (searching by class
+     * too would have the store intersect every inpatient stay there ever was) */
+    if(care_find(c, "Encounter", "status=in-progress", CARE_MAX_IDS, &ids, &n)) return;
     int64_t now = care_now();
     for(size_t i = 0; i < n; i++) {
         json_value *e = care_read(c, "Encounter", ids[i], NULL);
+        const char *cls = json_string(json_get(json_get(e, "class"), "code"));
+        const char *sys = json_string(json_get(json_get(e, "class"), "system"));
+        if(!cls || strcmp(cls, "IMP") != 0 || !sys || strcmp(sys, "http://terminology.hl7.org/CodeSystem/v3-ActCode") != 0) {
+            json_free(e);
+            continue;
+        }
         json_value *hosp = json_get(e, "hospitalization");
         const char *ready = json_string(json_get(care_ext_get(hosp, CARE_EXT "discharge-ready-date"), "valueDateTime"));
         int64_t t;

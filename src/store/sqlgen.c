@@ -962,8 +962,10 @@ kith_rc sg_references_to(store_conn *c, sg_dialect d, sg_run_fn run, const char 
     if(nids == 0) return KITH_OK;
     sg_builder *b = xcalloc(1, sizeof *b);
     b->d = d;
-    buf_puts(&b->sql, "SELECT DISTINCT s.rtype, s.rid FROM sp_reference x JOIN resource s ON s.rkey = x.rkey "
-                      "AND s.deleted = 0 WHERE x.ttype = ");
+    /* the references (by target, an index lookup) first, then their resources: SQLite, without
+     * statistics, would otherwise walk every resource of src_type (CROSS JOIN keeps the order) */
+    buf_puts(&b->sql, "SELECT DISTINCT s.rtype, s.rid FROM sp_reference x CROSS JOIN resource s WHERE s.rkey = x.rkey "
+                      "AND s.deleted = 0 AND x.ttype = ");
     put_text(b, type);
     if(src_type) {
         buf_puts(&b->sql, " AND s.rtype = ");
