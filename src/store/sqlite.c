@@ -738,10 +738,12 @@ static kith_rc sq_history(store_conn *sc, const store_history_query *q, store_hi
     *total = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     st = NULL;
+    /* one resource's versions come in vid order, which is their seq order: by vid the
+     * (rtype, rid, vid) index serves it, where by seq SQLite would walk every version of the type */
     snprintf(sql, sizeof sql,
              "SELECT rtype, rid, vid, ts, deleted, method, body, seq FROM resource_version WHERE %s%s "
-             "ORDER BY seq DESC LIMIT ?5",
-             where, q->before_seq ? " AND seq < ?4" : "");
+             "ORDER BY %s DESC LIMIT ?5",
+             where, q->before_seq ? " AND seq < ?4" : "", q->type && q->id ? "vid" : "seq");
     if(sqlite3_prepare_v2(c->db, sql, -1, &st, NULL) != SQLITE_OK) return KITH_ESTORE;
     if(q->type) sqlite3_bind_text(st, 1, q->type, -1, SQLITE_STATIC);
     if(q->id) sqlite3_bind_text(st, 2, q->id, -1, SQLITE_STATIC);
