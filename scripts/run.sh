@@ -16,16 +16,7 @@ if [ ! -f "$db" ]; then
   printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username admin --role administrator \
     --org org-icb --password-stdin >/dev/null
   # staff of the synthetic place to try the web interface with (same password)
-  while read -r user role org practitioner; do
-    printf '%s\n' "$password" | bin/kith user add --db "$db.partial" --username "$user" --role "$role" \
-      --org "$org" --practitioner "$practitioner" --password-stdin >/dev/null
-  done <<'STAFF'
-gp gp gp-Z00001 pr-1
-nurse community-nurse org-community pr-61
-socialworker social-worker la-E06000999 pr-67
-discharge discharge-coordinator org-acute pr-181
-coordinator mdt-chair org-int-1 pr-69
-STAFF
+  printf '%s\n' "$password" | scripts/add-staff.sh bin/kith "$db.partial"
   # the council's people without an NHS number, joined to the NHS records of the same people
   # a planning system (secondary use: never sees people with the national data opt-out)
   bin/kith client add population-health --scopes 'system/*.rs' --purpose secondary-use --db "$db.partial" >/dev/null

@@ -16,18 +16,9 @@ t0=$(date +%s)
 "$KITH" risk score --db "$dir/place.partial" --quiet >/dev/null
 password=bench-password-1
 printf '%s\n' "$password" > "$dir/password.txt"
-while read -r user role org practitioner; do
-  args=(user add --db "$dir/place.partial" --username "$user" --role "$role" --org "$org" --password-stdin)
-  [ "$practitioner" != - ] && args+=(--practitioner "$practitioner")
-  printf '%s\n' "$password" | "$KITH" "${args[@]}" >/dev/null
-done <<'STAFF'
-gp gp gp-Z00001 pr-1
-nurse community-nurse org-community pr-61
-socialworker social-worker la-E06000999 pr-67
-discharge discharge-coordinator org-acute pr-181
-coordinator mdt-chair org-int-1 pr-69
-admin administrator org-icb -
-STAFF
+printf '%s\n' "$password" | scripts/add-staff.sh "$KITH" "$dir/place.partial"
+printf '%s\n' "$password" | "$KITH" user add --db "$dir/place.partial" --username admin --role administrator \
+  --org org-icb --password-stdin >/dev/null
 mv "$dir/place.partial" "$dir/place.db"
 rm -f "$dir/place.partial-wal" "$dir/place.partial-shm"
 "$KITH" report --db "$dir/place.db" --out "$dir/place.db.report" >/dev/null
