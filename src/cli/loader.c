@@ -67,7 +67,8 @@ struct loader {
     store *st;
     store_conn *c; /* the pipeline thread's connection */
     loader_opts o;
-    long loaded, unchanged, rejected, in_tx;
+    long loaded, unchanged, rejected, in_tx; /* in_tx: written in the open transaction */
+    bool tx_open;
     type_count types[MAX_TYPES];
     size_t ntypes;
     uint64_t t0, last_progress;
@@ -211,13 +212,6 @@ static void write_item(loader *l, item *it) {
         reject_item(l, it);
         return;
     }
-    if(!l->in_tx) {
-        kith_rc rc = store_begin(l->c);
-        if(rc) {
-            l->fatal = rc;
-            return;
-        }
-    }
     record_result r;
     record_opts o = {.in_transaction = true, .skip_unchanged = l->o.skip_unchanged};
     kith_rc rc = record_update_prepared(l->c, &it->p, &o, &r, &it->is);
@@ -232,11 +226,43 @@ static void write_item(loader *l, item *it) {
         count_type(l, it->type);
     }
     record_result_free(&r);
-    if(++l->in_tx >= COMMIT_EVERY) {
+    l->in_tx++;
+    show_progress(l, false);
+}
+
+/* Write a prepared batch: name its resources to the store (store_bulk_load:
+ * on PostgreSQL one query reads them all and the writes go by COPY), write
+ * each, and commit once COMMIT_EVERY are written. */
+static void write_batch(loader *l, batch *b) {
+    if(!b || !b->n || l->fatal) return;
+    if(!l->tx_open) {
+        kith_rc rc = store_begin(l->c);
+        if(rc) {
+            l->fatal = rc;
+            return;
+        }
+        l->tx_open = true;
+    }
+    const char **types = xcalloc(b->n, sizeof *types), **ids = xcalloc(b->n, sizeof *ids);
+    size_t n = 0;
+    for(size_t i = 0; i < b->n; i++) {
+        if(b->v[i].rc || !b->v[i].prepared) continue;
+        types[n] = b->v[i].p.type;
+        ids[n++] = b->v[i].p.id;
+    }
+    kith_rc rc = store_bulk_load(l->c, types, ids, n);
+    free(types);
+    free(ids);
+    if(rc) {
+        l->fatal = rc;
+        return;
+    }
+    for(size_t i = 0; i < b->n && !l->fatal; i++) write_item(l, &b->v[i]);
+    if(!l->fatal && l->in_tx >= COMMIT_EVERY) {
         l->fatal = store_commit(l->c);
         l->in_tx = 0;
+        l->tx_open = false;
     }
-    show_progress(l, false);
 }
 
 static void batch_clear(batch *b) {
@@ -286,8 +312,7 @@ static void *pipeline_run(void *arg) {
         pthread_mutex_unlock(&l->mu);
         worker w[MAX_WORKERS];
         int nw = start_workers(l, next, done, w);
-        if(ready)
-            for(size_t i = 0; i < ready->n && !l->fatal; i++) write_item(l, &ready->v[i]);
+        write_batch(l, ready);
         join_workers(w, nw);
         batch_free(done); /* its items are already freed */
         done = ready;
@@ -295,9 +320,10 @@ static void *pipeline_run(void *arg) {
         if(!ready) break; /* closing, and everything handed over is written */
     }
     batch_free(done);
-    if(!l->fatal && l->in_tx) l->fatal = store_commit(l->c);
-    if(l->fatal && l->in_tx) store_rollback(l->c);
+    if(!l->fatal && l->tx_open) l->fatal = store_commit(l->c);
+    if(l->fatal && l->tx_open) store_rollback(l->c);
     l->in_tx = 0;
+    l->tx_open = false;
     store_thread_release(l->st);
     l->c = NULL;
     return NULL;

@@ -31,6 +31,8 @@ typedef struct store_backend {
     kith_rc (*rollback_to)(store_conn *c); /* undo what was done since the mark */
     kith_rc (*read)(store_conn *c, const char *type, const char *id, int64_t version, store_resource *out);
     kith_rc (*write)(store_conn *c, const store_put *p);
+    /* store_bulk_load; NULL: nothing to gain (SQLite's writes are calls, not round trips) */
+    kith_rc (*bulk_load)(store_conn *c, const char *const *types, const char *const *ids, size_t n);
     kith_rc (*find_token)(store_conn *c, const char *type, const char *param, const char *system, const char *code,
                           size_t max, char ***ids, size_t *n);
     kith_rc (*history)(store_conn *c, const store_history_query *q, store_history_fn fn, void *ctx, int64_t *total);

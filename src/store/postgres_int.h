@@ -24,7 +24,10 @@ typedef struct pg_conn {
     char viewer_key[512]; /* the viewer whose values pg_temp.kith_viewer holds */
     struct pg_cached *cache; /* statements pg_exec prepared, by SQL text (PG_CACHE_SIZE, least recently used out) */
     uint64_t tick;
+    struct pg_bulk *bulk; /* the batch being loaded (postgres_bulk.c), NULL when none */
+    bool load_tables;     /* its temporary tables exist on this session */
 } pg_conn;
+typedef struct pg_bulk pg_bulk;
 
 /* Map a failed result to kith_rc (serialization/lock failures: KITH_EBUSY,
  * constraint violations: KITH_ECONFLICT). */
@@ -66,6 +69,16 @@ kith_rc pg_references_from(store_conn *c, const char *type, const char *const *i
                            const char *target_type, store_ref_fn fn, void *ctx);
 kith_rc pg_references_to(store_conn *c, const char *type, const char *const *ids, size_t nids, const char *src_type,
                          const char *param, store_ref_fn fn, void *ctx);
+
+/* postgres_bulk.c: store_bulk_load by COPY. pg_bulk_read / pg_bulk_write answer
+ * for a resource of the batch (true, *rc the outcome) and leave the rest to the
+ * ordinary path (false). pg_bulk_flush sends what is held back (every other
+ * statement must wait for it); pg_bulk_end forgets the batch (commit, rollback). */
+kith_rc pg_bulk_load(store_conn *c, const char *const *types, const char *const *ids, size_t n);
+bool pg_bulk_read(pg_conn *c, const char *type, const char *id, store_resource *out, kith_rc *rc);
+bool pg_bulk_write(pg_conn *c, const store_put *p, kith_rc *rc);
+kith_rc pg_bulk_flush(pg_conn *c);
+void pg_bulk_end(pg_conn *c);
 
 /* postgres_viewer.c */
 kith_rc pg_set_viewer(store_conn *c, const store_viewer *v);

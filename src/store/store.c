@@ -312,6 +312,11 @@ kith_rc store_references_to(store_conn *c, const char *type, const char *const *
     TIMED(searches, search_us, owner_of(c)->be->references_to(c, type, ids, nids, src_type, param, fn, ctx));
 }
 
+kith_rc store_bulk_load(store_conn *c, const char *const *types, const char *const *ids, size_t n) {
+    const store_backend *be = owner_of(c)->be;
+    return be->bulk_load ? be->bulk_load(c, types, ids, n) : KITH_OK;
+}
+
 kith_rc store_replace_index(store_conn *c, const char *type, const char *id, const char *patient,
                             const store_index_row *rows, size_t nrows) {
     TIMED(writes, write_us, owner_of(c)->be->replace_index(c, type, id, patient, rows, nrows));

@@ -166,6 +166,17 @@ typedef struct store_put {
 kith_rc store_write(store_conn *c, const store_put *p);
 
 /*
+ * Bulk loading (kith import): inside store_begin, name the n resources
+ * (types[i]/ids[i]) about to be written. Until the next store_bulk_load or
+ * the transaction's end, reads of their current versions need no query, and
+ * their writes may be held back and sent together (PostgreSQL: by COPY),
+ * before any other statement runs and at commit, so a failed write may show
+ * only at a later call or at commit. Behaviour is otherwise unchanged.
+ * SQLite: does nothing.
+ */
+kith_rc store_bulk_load(store_conn *c, const char *const *types, const char *const *ids, size_t n);
+
+/*
  * Ids of current, not-deleted resources of `type` having the token
  * (param, system, code); system NULL matches any system. At most `max` ids
  * are returned in *ids (caller frees each and the array). *n gets the count.

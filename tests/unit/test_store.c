@@ -79,6 +79,75 @@ Test(store, versions_history_and_delete) {
     cr_assert_eq(count, 0);
 }
 
+/* Ids with the token code, in the current index (a store_find_token wrapper). */
+static size_t token_count(const char *code, const char *want_id) {
+    char **ids = NULL;
+    size_t n = 0;
+    cr_assert_eq(store_find_token(conn, "Patient", "identifier", NULL, code, 10, &ids, &n), KITH_OK);
+    if(want_id && n) cr_assert_str_eq(ids[0], want_id);
+    for(size_t i = 0; i < n; i++) free(ids[i]);
+    free(ids);
+    return n;
+}
+
+static kith_rc put_token(const char *id, int64_t version, const char *code, const char *body) {
+    store_index_row tok = {.kind = STORE_IX_TOKEN, .param = "identifier", .a = "https://fhir.nhs.uk/Id/nhs-number",
+                           .b = code};
+    store_put p = {.type = "Patient", .id = id, .version = version, .last_updated = "2026-01-01T00:00:00.000Z",
+                   .method = "PUT", .patient = id, .body = body, .body_len = strlen(body), .rows = &tok, .nrows = 1};
+    return store_write(conn, &p);
+}
+
+/* store_bulk_load (kith import; COPY on PostgreSQL): reads of the batch, writes held back, the same outcome. */
+Test(store, bulk_load_gives_what_single_writes_give) {
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    cr_assert_eq(put_token("p1", 1, "9990000018", "{\"v\":1}"), KITH_OK);
+    cr_assert_eq(store_commit(conn), KITH_OK);
+
+    const char *types[] = {"Patient", "Patient", "Patient", "Patient"};
+    const char *ids[] = {"p1", "p2", "p2", "p3"}; /* a name twice is allowed */
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    cr_assert_eq(store_bulk_load(conn, types, ids, 4), KITH_OK);
+    store_resource r;
+    cr_assert_eq(store_read(conn, "Patient", "p1", 0, &r), KITH_OK);
+    cr_assert_eq(r.version, 1);
+    cr_assert_str_eq(r.body, "{\"v\":1}");
+    cr_assert_str_eq(r.patient, "p1");
+    store_resource_free(&r);
+    cr_assert_eq(store_read(conn, "Patient", "p2", 0, &r), KITH_ENOTFOUND);
+    store_resource_free(&r);
+    /* a body with the characters COPY's text format escapes */
+    const char *odd = "{\"note\":\"tab\there\\back\nline\rend\"}";
+    cr_assert_eq(put_token("p2", 1, "111", odd), KITH_OK);
+    cr_assert_eq(put_token("p1", 2, "222", "{\"v\":2}"), KITH_OK);
+    cr_assert_eq(store_read(conn, "Patient", "p2", 0, &r), KITH_OK, "a write held back is read back");
+    cr_assert_eq(r.version, 1);
+    cr_assert_str_eq(r.body, odd);
+    store_resource_free(&r);
+    cr_assert_eq(put_token("p2", 2, "333", "{\"v\":2}"), KITH_OK);
+    cr_assert_eq(token_count("333", "p2"), 1, "another statement sees every write before it");
+    cr_assert_eq(store_commit(conn), KITH_OK);
+
+    cr_assert_eq(store_read(conn, "Patient", "p1", 0, &r), KITH_OK);
+    cr_assert_eq(r.version, 2);
+    store_resource_free(&r);
+    cr_assert_eq(store_read(conn, "Patient", "p2", 1, &r), KITH_OK);
+    cr_assert_str_eq(r.body, odd);
+    store_resource_free(&r);
+    cr_assert_eq(token_count("9990000018", NULL), 0, "the replaced version's index rows are gone");
+    cr_assert_eq(token_count("111", NULL), 0);
+    cr_assert_eq(token_count("222", "p1"), 1);
+    cr_assert_eq(token_count("333", "p2"), 1);
+
+    cr_assert_eq(store_begin(conn), KITH_OK);
+    cr_assert_eq(store_bulk_load(conn, types + 3, ids + 3, 1), KITH_OK);
+    cr_assert_eq(put_token("p3", 1, "444", "{}"), KITH_OK);
+    cr_assert_eq(store_rollback(conn), KITH_OK);
+    cr_assert_eq(store_read(conn, "Patient", "p3", 0, &r), KITH_ENOTFOUND, "a rolled back batch leaves nothing");
+    store_resource_free(&r);
+    cr_assert_eq(token_count("444", NULL), 0);
+}
+
 Test(store, rollback_leaves_nothing) {
     store_put p = {.type = "Observation", .id = "o1", .version = 1, .last_updated = "2026-01-01T00:00:00.000Z",
                    .method = "PUT", .body = "{}", .body_len = 2};
