@@ -2,9 +2,21 @@
 -- by NHS number (a token search), at random over the people of a synthetic
 -- place. Each line of the ids file is "ID NHS_NUMBER".
 --
---   wrk -t1 -c4 -d10s --latency -s bench/pg/pg.lua URL -- read|token IDS_FILE
+--   wrk -t1 -c4 -d10s --latency -s bench/pg/pg.lua URL -- read|token IDS_FILE [SEED]
+--
+-- LuaJIT starts every thread's random numbers from the same state, so without
+-- a seed each wrk thread (and each wrk process) would ask for the same people
+-- in the same order, and all but the first would find them already cached.
+-- Each thread is seeded from SEED (default 0; give each wrk run at the same
+-- time its own) and its own number; runs stay repeatable.
 local people = {}
 local mode = "read"
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_no", threads)
+end
 
 function init(args)
   mode = args[1] or "read"
@@ -12,6 +24,7 @@ function init(args)
     local id, nhs = line:match("^(%S+)%s+(%S+)")
     if id then table.insert(people, { id, nhs }) end
   end
+  math.randomseed((tonumber(args[3]) or 0) * 1000 + (thread_no or 1))
 end
 
 request = function()

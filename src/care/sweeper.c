@@ -37,6 +37,7 @@ static void *sweep(void *arg) {
             log_event(LOG_WARN, "escalation sweep failed", "\"error\":\"%s\"", kith_rc_name(rc));
         else if(n)
             log_event(LOG_INFO, "overdue referrals escalated", "\"tasks\":%ld", n);
+        store_conn_return(s->st); /* back to the pool until the next sweep */
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);

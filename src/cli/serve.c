@@ -39,6 +39,11 @@ static const char USAGE[] =
     "  --bind ADDR        IPv4 address to listen on [KITH_BIND] (default 127.0.0.1)\n"
     "  --threads N        worker threads [KITH_THREADS] (default: 8 per CPU, at most 64); writes that\n"
     "                     arrive together share one durable commit, so more threads help under load\n"
+    "  --db-connections N the database connection pool: at most N open at once (at least 3), shared\n"
+    "                     by the worker threads (each takes one for a request and gives it back) and\n"
+    "                     the background work (the audit and Subscription threads keep one each; a\n"
+    "                     bulk export holds one while it runs); a request that finds none free waits\n"
+    "                     up to 10 s, then gets 503 [KITH_DB_CONNECTIONS] (default: threads + 8)\n"
     "  --max-body BYTES   largest request body accepted, else 413 [KITH_MAX_BODY] (default 16777216)\n"
     "  --sync MODE        full: every write is on disk before it is acknowledged (default);\n"
     "                     normal: survives a crash of kith but not of the machine [KITH_SYNC]\n"
@@ -89,6 +94,15 @@ static void store_metrics(void *ctx, buf *out) {
                     "# HELP kith_store_grouped_writes_total Writes carried by group commits.\n"
                     "# TYPE kith_store_grouped_writes_total counter\nkith_store_grouped_writes_total %llu\n",
                (unsigned long long)s.groups, (unsigned long long)s.grouped_jobs);
+    buf_printf(out, "# HELP kith_store_connections Database connections open (the pool), in use or idle.\n"
+                    "# TYPE kith_store_connections gauge\nkith_store_connections{state=\"in_use\"} %zu\n"
+                    "kith_store_connections{state=\"idle\"} %zu\n"
+                    "# HELP kith_store_connections_max The pool's limit (--db-connections).\n"
+                    "# TYPE kith_store_connections_max gauge\nkith_store_connections_max %zu\n"
+                    "# HELP kith_store_pool_waits_total Times a thread found no free connection and waited.\n"
+                    "# TYPE kith_store_pool_waits_total counter\nkith_store_pool_waits_total %llu\n",
+               s.connections - s.idle_connections, s.idle_connections, s.max_connections,
+               (unsigned long long)s.pool_waits);
     care_subs_metrics(api->subs, out);
 }
 
@@ -188,11 +202,11 @@ int cli_serve(int argc, char **argv) {
         {"tls-cert", required_argument, NULL, 'C'}, {"tls-key", required_argument, NULL, 'K'},
         {"escalate-every", required_argument, NULL, 'E'}, {"cache-mb", required_argument, NULL, 'M'},
         {"web", required_argument, NULL, 'W'},     {"reports", required_argument, NULL, 'R'},
-        {NULL, 0, NULL, 0},
+        {"db-connections", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *port_s = NULL, *bind = NULL, *threads_s = NULL, *max_s = NULL, *sync_s = NULL;
     const char *export_dir = NULL, *tls_cert = NULL, *tls_key = NULL, *escalate_s = NULL, *cache_s = NULL;
-    const char *web_s = NULL, *reports_s = NULL;
+    const char *web_s = NULL, *reports_s = NULL, *pool_s = NULL;
     bool quiet = false;
     int ch;
     optind = 1;
@@ -212,6 +226,7 @@ int cli_serve(int argc, char **argv) {
         case 'M': cache_s = optarg; break;
         case 'W': web_s = optarg; break;
         case 'R': reports_s = optarg; break;
+        case 'P': pool_s = optarg; break;
         case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
         default: fputs(USAGE, stderr); return CLI_EXIT_USAGE;
         }
@@ -242,6 +257,13 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "kith serve: --escalate-every must be 0-86400 seconds\n");
         return CLI_EXIT_USAGE;
     }
+    long pool;
+    char pool_default[24];
+    snprintf(pool_default, sizeof pool_default, "%ld", threads + 8);
+    if(!parse_int(cli_setting(pool_s, "KITH_DB_CONNECTIONS", pool_default), 3, 1024, &pool)) {
+        fprintf(stderr, "kith serve: --db-connections must be 3-1024\n");
+        return CLI_EXIT_USAGE;
+    }
     long cache_mb;
     if(!parse_int(cli_setting(cache_s, "KITH_CACHE_MB", "16"), 1, 4096, &cache_mb)) {
         fprintf(stderr, "kith serve: --cache-mb must be 1-4096\n");
@@ -269,7 +291,8 @@ int cli_serve(int argc, char **argv) {
 
     char err[512];
     store *st = NULL;
-    store_options so = {.durable_full = strcmp(sync_s, "full") == 0, .cache_mb = (int)cache_mb};
+    store_options so = {.durable_full = strcmp(sync_s, "full") == 0, .cache_mb = (int)cache_mb,
+                        .max_connections = (int)pool};
     kith_rc rc = store_open(db, &so, &st, err, sizeof err);
     if(rc) {
         fprintf(stderr, "kith serve: %s\n", err);
@@ -356,8 +379,8 @@ int cli_serve(int argc, char **argv) {
     }
     char db_shown[1024];
     store_url_for_log(db, db_shown, sizeof db_shown); /* never a database password in the log */
-    log_event(LOG_INFO, "serving", "\"url\":\"%s://%s:%d/\",\"db\":\"%s\",\"threads\":%ld", cert_pem ? "https" : "http", bind, http_port(srv),
-              db_shown, threads);
+    log_event(LOG_INFO, "serving", "\"url\":\"%s://%s:%d/\",\"db\":\"%s\",\"threads\":%ld,\"db_connections\":%ld",
+              cert_pem ? "https" : "http", bind, http_port(srv), db_shown, threads, pool);
     int sig = 0;
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "stopping", "\"signal\":%d", sig);

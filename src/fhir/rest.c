@@ -802,8 +802,17 @@ static void keep_out_of_caches(http_response *res) {
     http_response_header(res, "Cache-Control", "no-store");
 }
 
+static void handle_request(fhir_rest *api, const http_request *req, http_response *res);
+
+/* Every request: answered, then the worker thread's database connection goes
+ * back to the pool (store_conn_return) for whichever thread needs one next. */
 void fhir_rest_handle(void *ctx, const http_request *req, http_response *res) {
     fhir_rest *api = ctx;
+    handle_request(api, req, res);
+    store_conn_return(api->st);
+}
+
+static void handle_request(fhir_rest *api, const http_request *req, http_response *res) {
     if(web_static_path(req->path)) {
         web_static_handle(api->web, req, res);
         return;

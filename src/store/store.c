@@ -26,6 +26,7 @@ typedef struct group_job {
 } group_job;
 
 #define GROUP_MAX 256 /* jobs in one transaction, to bound latency */
+#define POOL_WAIT_S 10 /* how long a thread waits for a pooled connection, as a writer waits for the lock */
 
 struct store {
     const store_backend *be;
@@ -37,6 +38,12 @@ struct store {
                                instead of sleeping in the database's busy handler */
     store_conn **conns;   /* every open connection, closed by store_close */
     size_t nconns, capconns;
+    /* the pool (under lock): connections no thread holds, and the limit on open ones */
+    store_conn **idle;
+    size_t nidle;
+    int max_conns;        /* 0: no limit */
+    pthread_cond_t pool_cond; /* a connection came back or closed */
+    _Atomic uint64_t pool_waits;
     pthread_mutex_t gq_lock; /* guards the queue below */
     pthread_cond_t gq_cond;  /* a group finished */
     group_job *gq_head, *gq_tail;
@@ -73,6 +80,8 @@ kith_rc store_open(const char *url, const store_options *opt, store **out, char 
     pthread_mutex_init(&s->writer, NULL);
     pthread_mutex_init(&s->gq_lock, NULL);
     pthread_cond_init(&s->gq_cond, NULL);
+    pthread_cond_init(&s->pool_cond, NULL);
+    s->max_conns = opt->max_connections > 0 ? opt->max_connections : 0;
     *out = s;
     return KITH_OK;
 }
@@ -111,6 +120,8 @@ void store_close(store *s) {
     if(!s) return;
     for(size_t i = 0; i < s->nconns; i++) s->be->disconnect(s->conns[i]);
     free(s->conns);
+    free(s->idle);
+    pthread_cond_destroy(&s->pool_cond);
     pthread_key_delete(s->key);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->writer);
@@ -128,20 +139,54 @@ int store_schema_version(store *s) {
     return s->schema;
 }
 
+/*
+ * The pool. A thread holds a connection from its first store call until it
+ * gives it back (store_conn_return, after each HTTP request) or ends
+ * (store_thread_release). A connection given back is reused by the next
+ * thread that needs one, most recently returned first; when max_conns are
+ * open and none is free, the thread waits up to POOL_WAIT_S for one.
+ */
 store_conn *store_conn_for_thread(store *s) {
     store_conn *c = pthread_getspecific(s->key);
     if(c) return c;
-    if(s->be->connect(s->state, &c)) return NULL;
-    ((store_conn_head *)c)->owner = s;
-    pthread_setspecific(s->key, c);
     pthread_mutex_lock(&s->lock);
-    if(s->nconns == s->capconns) {
-        s->capconns = s->capconns ? s->capconns * 2 : 16;
-        s->conns = xrealloc(s->conns, s->capconns * sizeof *s->conns);
+    if(!s->nidle && s->max_conns && (int)s->nconns >= s->max_conns) {
+        atomic_fetch_add(&s->pool_waits, 1);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += POOL_WAIT_S;
+        while(!s->nidle && (int)s->nconns >= s->max_conns)
+            if(pthread_cond_timedwait(&s->pool_cond, &s->lock, &until)) break;
     }
-    s->conns[s->nconns++] = c;
+    if(s->nidle) {
+        c = s->idle[--s->nidle];
+    } else if(!s->max_conns || (int)s->nconns < s->max_conns) {
+        if(s->be->connect(s->state, &c)) c = NULL;
+        if(c) {
+            ((store_conn_head *)c)->owner = s;
+            if(s->nconns == s->capconns) {
+                s->capconns = s->capconns ? s->capconns * 2 : 16;
+                s->conns = xrealloc(s->conns, s->capconns * sizeof *s->conns);
+                s->idle = xrealloc(s->idle, s->capconns * sizeof *s->idle);
+            }
+            s->conns[s->nconns++] = c;
+        }
+    }
     pthread_mutex_unlock(&s->lock);
+    if(c) pthread_setspecific(s->key, c);
     return c;
+}
+
+void store_conn_return(store *s) {
+    store_conn *c = pthread_getspecific(s->key);
+    if(!c) return;
+    pthread_setspecific(s->key, NULL);
+    if(((store_conn_head *)c)->holds_writer) store_rollback(c); /* a transaction left open is undone */
+    s->be->set_viewer(c, NULL);                                  /* the next thread's user is another */
+    pthread_mutex_lock(&s->lock);
+    s->idle[s->nidle++] = c;
+    pthread_cond_signal(&s->pool_cond);
+    pthread_mutex_unlock(&s->lock);
 }
 
 void store_thread_release(store *s) {
@@ -155,6 +200,7 @@ void store_thread_release(store *s) {
             break;
         }
     }
+    pthread_cond_signal(&s->pool_cond);
     pthread_mutex_unlock(&s->lock);
     s->be->disconnect(c);
 }
@@ -442,6 +488,12 @@ void store_get_stats(store *s, store_stats *out) {
     out->search_us = atomic_load(&s->search_us);
     out->groups = atomic_load(&s->groups);
     out->grouped_jobs = atomic_load(&s->grouped_jobs);
+    out->pool_waits = atomic_load(&s->pool_waits);
+    pthread_mutex_lock(&s->lock);
+    out->connections = s->nconns;
+    out->idle_connections = s->nidle;
+    pthread_mutex_unlock(&s->lock);
+    out->max_connections = (size_t)s->max_conns;
 }
 
 void store_resource_free(store_resource *r) {

@@ -31,6 +31,7 @@ typedef struct store_conn store_conn;
 typedef struct store_options {
     bool durable_full; /* true: fsync on every commit (SQLite synchronous=FULL) */
     int cache_mb;      /* page cache per connection in MiB (0: 4) */
+    int max_connections; /* the connection pool's size: at most this many open at once (0: no limit) */
 } store_options;
 
 /* Open (creating if needed) and migrate the store at `url` (a file path for
@@ -71,9 +72,16 @@ kith_rc store_watch(store *s, store_change_fn fn, void *ctx);
 /* Schema version after migrations. */
 int store_schema_version(store *s);
 
-/* The calling thread's connection (borrowed; closed by store_close or when
- * the thread calls store_thread_release). NULL on failure. */
+/* The calling thread's connection, taken from the store's pool on first use
+ * (borrowed; closed by store_close or when the thread calls
+ * store_thread_release). When max_connections are open and none is free,
+ * waits up to 10 s for one. NULL on failure or after that wait. */
 store_conn *store_conn_for_thread(store *s);
+/* Give the calling thread's connection back to the pool for another thread
+ * (kith serve: after each request). A transaction left open is rolled back
+ * and the viewer cleared. */
+void store_conn_return(store *s);
+/* Close the calling thread's connection (a thread about to end). */
 void store_thread_release(store *s);
 
 kith_rc store_begin(store_conn *c);    /* a write transaction (takes the write lock) */
@@ -464,6 +472,8 @@ typedef struct store_stats {
     uint64_t reads, writes, commits, searches;
     uint64_t read_us, write_us, commit_us, search_us;
     uint64_t groups, grouped_jobs; /* group commits and the writes they carried */
+    size_t connections, idle_connections, max_connections; /* the pool now (max 0: no limit) */
+    uint64_t pool_waits;           /* times a thread had to wait for a connection */
 } store_stats;
 void store_get_stats(store *s, store_stats *out);
 

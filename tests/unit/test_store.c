@@ -549,3 +549,50 @@ Test(store_watch, writes_of_another_process_are_heard_after_commit) {
     store_close(s2);
     temp_store_remove(s1, path);
 }
+
+/* ---- the connection pool --------------------------------------------------- */
+
+typedef struct pool_user {
+    store *st;
+    store_conn *got;
+    kith_rc read_rc; /* reading obs2 through the connection it was given */
+} pool_user;
+
+static void *take_and_read(void *arg) {
+    pool_user *u = arg;
+    u->got = store_conn_for_thread(u->st);
+    store_resource r;
+    u->read_rc = u->got ? store_read(u->got, "Observation", "obs2", 0, &r) : KITH_ESTORE;
+    if(u->got) store_resource_free(&r);
+    store_conn_return(u->st);
+    return NULL;
+}
+
+Test(store, a_pool_of_one_connection_is_shared_and_cleared_between_users) {
+    put_row("Organization", "o1", NULL, NULL, 0);
+    put_row("Patient", "p2", "p2", NULL, 0);
+    put_row("Observation", "obs2", "p2", NULL, 0);
+    store *pooled = NULL;
+    char err[256];
+    store_options o = {.max_connections = 1};
+    cr_assert_eq(store_open(dbpath, &o, &pooled, err, sizeof err), KITH_OK, "%s", err);
+    store_conn *mine = store_conn_for_thread(pooled);
+    cr_assert_not_null(mine);
+    store_viewer gp_user = {.account = "user/a", .org = "o1"}; /* o1 does not care for p2 */
+    cr_assert_eq(store_set_viewer(mine, &gp_user), KITH_OK);
+
+    pool_user u = {.st = pooled};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, take_and_read, &u), 0);
+    usleep(300 * 1000); /* the other thread waits: the only connection is held here */
+    cr_assert_null(u.got, "a second connection was opened beyond the pool's size");
+    store_stats stats;
+    store_get_stats(pooled, &stats);
+    cr_assert_eq(stats.connections, 1);
+    cr_assert_eq(stats.pool_waits, 1);
+    store_conn_return(pooled);
+    pthread_join(t, NULL);
+    cr_assert_eq(u.got, mine, "the connection given back is the one reused");
+    cr_assert_eq(u.read_rc, KITH_OK, "the viewer of the connection's last user was cleared");
+    store_close(pooled);
+}
