@@ -845,7 +845,8 @@ static void handle_request(fhir_rest *api, const http_request *req, http_respons
     char session[AUTH_TOKEN_MAX], bearer[AUTH_TOKEN_MAX + 8];
     bool by_cookie;
     const char *authorization = web_authorization(req, session, bearer, &by_cookie);
-    kith_rc rc = c ? auth_authenticate(api->auth, c, authorization, &ar.who, why, sizeof why) : KITH_ESTORE;
+    /* no connection: none free in the pool within its wait, or the database is down: 503 */
+    kith_rc rc = c ? auth_authenticate(api->auth, c, authorization, &ar.who, why, sizeof why) : KITH_EBUSY;
     if(!rc && by_cookie && !is_get(req->method) && strcmp(req->method, "HEAD") != 0 && !web_csrf_ok(req, session)) {
         res->route = "fhir.csrf";
         fhir_reply_error(res, 403, "security",
