@@ -799,7 +799,19 @@ static kith_rc pg_read(store_conn *sc, const char *type, const char *id, int64_t
     kith_rc rc;
     memset(out, 0, sizeof *out);
     if(!version && pg_bulk_read(c, type, id, out, &rc)) return rc;
-    PGresult *res = run(c, version ? ST_READ_VER : ST_READ_CUR, version ? 3 : 2, p, &rc);
+    PGresult *res;
+    if(c->viewer) { /* the row and whether the viewer may see it, in one round trip */
+        buf sql = BUF_INIT;
+        buf_puts(&sql, "SELECT v.vid, v.ts, v.deleted, v.method, v.body, v.seq, v.patient, ");
+        pg_visible_column(sc, &sql, "nullif(v.patient, '')", "$1::text", "$2::text");
+        buf_puts(&sql, version ? " FROM resource_version v WHERE v.rtype = $1 AND v.rid = $2 AND v.vid = $3::int8"
+                               : " FROM resource r JOIN resource_version v ON v.seq = r.seq "
+                                 "WHERE r.rtype = $1 AND r.rid = $2");
+        res = pg_exec(c, buf_str(&sql), version ? 3 : 2, p, &rc);
+        buf_free(&sql);
+    } else {
+        res = run(c, version ? ST_READ_VER : ST_READ_CUR, version ? 3 : 2, p, &rc);
+    }
     if(!res) return rc;
     if(PQntuples(res) == 0) {
         PQclear(res);
@@ -813,16 +825,13 @@ static kith_rc pg_read(store_conn *sc, const char *type, const char *id, int64_t
         free(out->patient);
         out->patient = NULL;
     }
+    bool sees = !c->viewer || pg_viewer_row_sees(sc, out->patient, PQgetvalue(res, 0, 7)[0] == 't');
     PQclear(res);
     if(out->deleted) rc = KITH_EGONE;
-    if(c->viewer) {
-        bool sees = false;
-        kith_rc vr = pg_viewer_sees(sc, type, id, out->patient, &sees);
-        if(vr || !sees) {
-            store_resource_free(out);
-            out->hidden = !vr;
-            rc = vr ? vr : KITH_ENOTFOUND;
-        }
+    if(!sees) {
+        store_resource_free(out);
+        out->hidden = true;
+        rc = KITH_ENOTFOUND;
     }
     return rc;
 }

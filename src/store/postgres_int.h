@@ -84,6 +84,11 @@ void pg_bulk_end(pg_conn *c);
 kith_rc pg_set_viewer(store_conn *c, const store_viewer *v);
 kith_rc pg_viewer_sees(store_conn *c, const char *type, const char *id, const char *patient, bool *sees);
 void pg_viewer_suspend(store_conn *c, bool suspend);
+/* A read's own visibility, in the same round trip: append "(true AND <visible>)" for
+ * c's viewer over the row's patient column and the type and id expressions; then
+ * pg_viewer_row_sees gives the verdict from that column's value and the viewer's mode. */
+void pg_visible_column(store_conn *c, buf *sql, const char *patient_col, const char *type, const char *id);
+bool pg_viewer_row_sees(store_conn *c, const char *patient, bool by_sql);
 /* Append " AND <visible>" for c's viewer (nothing when none is set); see sg_visible_cond. */
 void pg_visible_cond(store_conn *c, buf *out, const char *x, const char *type, const char *id, const char *rkey);
 

@@ -68,20 +68,41 @@ kith_rc pg_set_viewer(store_conn *sc, const store_viewer *v) {
     return KITH_OK;
 }
 
+/* What the viewer's mode alone decides about a row in patient's record (true: *sees is the answer). */
+static bool mode_decides(const pg_conn *c, const char *patient, bool *sees) {
+    int mode = c->viewer & VIEW_MODE;
+    *sees = true;
+    if(!c->viewer) return true;
+    if(mode == 2 && patient && *patient) { /* no patient data */
+        *sees = false;
+        return true;
+    }
+    return mode == 3 && (!patient || !*patient); /* secondary use: outside any record */
+}
+
+void pg_visible_column(store_conn *sc, buf *sql, const char *patient_col, const char *type, const char *id) {
+    buf_puts(sql, "(true");
+    pg_visible_cond(sc, sql, patient_col, type, id, NULL);
+    buf_puts(sql, ")");
+}
+
+bool pg_viewer_row_sees(store_conn *sc, const char *patient, bool by_sql) {
+    bool sees;
+    return mode_decides((pg_conn *)sc, patient, &sees) ? sees : by_sql;
+}
+
 kith_rc pg_viewer_sees(store_conn *sc, const char *type, const char *id, const char *patient, bool *sees) {
     pg_conn *c = (pg_conn *)sc;
-    *sees = true;
-    if(!c->viewer) return KITH_OK;
-    int mode = c->viewer & VIEW_MODE;
-    if(mode == 2 && patient && *patient) {
-        *sees = false;
-        return KITH_OK;
-    }
-    if(mode == 3 && (!patient || !*patient)) return KITH_OK;
+    if(mode_decides(c, patient, sees)) return KITH_OK;
     buf sql = BUF_INIT;
     /* every parameter named once up front: the condition may not use them all */
     buf_puts(&sql, "SELECT 1 FROM (SELECT $1::text, $2::text, $3::text) AS args WHERE true");
+    size_t bare = sql.len;
     pg_visible_cond(sc, &sql, "$1::text", "$2::text", "$3::text", NULL);
+    if(sql.len == bare) { /* no condition for this viewer (a client when nobody has a Consent): a round trip saved */
+        buf_free(&sql);
+        return KITH_OK;
+    }
     const char *p[3] = {patient && *patient ? patient : NULL, type ? type : "", id ? id : ""};
     kith_rc rc;
     PGresult *res = pg_exec(c, buf_str(&sql), 3, p, &rc);
