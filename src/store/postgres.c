@@ -41,6 +41,7 @@
 typedef struct pg_state {
     char *url;
     char nonce[64];          /* tells this store's writes from other processes' (NOTIFY payloads) */
+    atomic_bool consents_seen; /* a Consent has existed (pg_set_viewer: once true, no need to ask again) */
     pthread_mutex_t watch_mu;
     pthread_t watcher;       /* LISTENs while watching (pg_watch) */
     bool watching;
@@ -651,6 +652,7 @@ static kith_rc pg_connect(void *state, store_conn **out) {
     pg_conn *c = xcalloc(1, sizeof *c);
     c->db = pg_connect_url(s->url, NULL, 0);
     c->nonce = s->nonce;
+    c->consents_seen = &s->consents_seen;
     if(!c->db || !session_setup(c)) {
         PQfinish(c->db);
         free(c);

@@ -5,6 +5,7 @@
 #ifndef KITH_STORE_POSTGRES_INT_H
 #define KITH_STORE_POSTGRES_INT_H
 #include <libpq-fe.h>
+#include <stdatomic.h>
 
 #include "base/buf.h"
 #include "store/backend.h"
@@ -19,6 +20,7 @@ typedef struct pg_conn {
     int lock_key;     /* the writer lock's second key: hashtext of the store's schema */
     char channel[32]; /* the store's NOTIFY channel: kith_changes_<lock_key> */
     const char *nonce; /* this process's store (pg_state): its own writes are not reported back */
+    atomic_bool *consents_seen; /* the store's (pg_state): see pg_set_viewer */
     int viewer;       /* VIEW_* flags of the viewer (store/sqlgen.h), 0: none */
     int viewer_suspended;
     char viewer_key[512]; /* the viewer whose values pg_temp.kith_viewer holds */

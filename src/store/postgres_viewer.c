@@ -59,11 +59,19 @@ kith_rc pg_set_viewer(store_conn *sc, const store_viewer *v) {
     if(!v) return KITH_OK;
     kith_rc rc = viewer_values(c, v);
     if(rc) return rc;
-    PGresult *res =
-        pg_exec(c, "SELECT EXISTS(SELECT 1 FROM resource WHERE rtype = 'Consent' AND deleted = 0)", 0, NULL, &rc);
-    if(!res) return rc;
-    bool none = PQgetvalue(res, 0, 0)[0] == 'f';
-    PQclear(res);
+    /* Whether any Consent exists only lets the visibility condition leave out its Consent
+     * clause: saying yes when there is none is merely slower, never wrong. So once one has
+     * been seen, the store stops asking (a round trip a request saved), while a "none" is
+     * asked again each time, as another process may have written one since. */
+    bool none = false;
+    if(!atomic_load(c->consents_seen)) {
+        PGresult *res =
+            pg_exec(c, "SELECT EXISTS(SELECT 1 FROM resource WHERE rtype = 'Consent' AND deleted = 0)", 0, NULL, &rc);
+        if(!res) return rc;
+        none = PQgetvalue(res, 0, 0)[0] == 'f';
+        PQclear(res);
+        if(!none) atomic_store(c->consents_seen, true);
+    }
     c->viewer = sg_viewer_flags(v, none);
     return KITH_OK;
 }
