@@ -18,7 +18,8 @@
 #     latency percentiles. Three set-ups: SQLite with one server; PostgreSQL
 #     with one; PostgreSQL with two servers on the same database, each
 #     given half the connections by a wrk of its own, both running at once.
-#     Prints each server's peak resident memory.
+#     Prints each server's peak resident memory. Each set-up first gets
+#     PG_BENCH_WARMUP seconds (default 5) of unmeasured reads.
 #
 # Issue 11's figures (a million people, 64 connections):
 #   PG_BENCH_PLACE=patients PG_BENCH_PEOPLE=1000000 PG_BENCH_CONNECTIONS=64 \
@@ -33,14 +34,15 @@ PEOPLE=${PG_BENCH_PEOPLE:-5000}
 SECS=${PG_BENCH_SECONDS:-10}
 CONNS=${PG_BENCH_CONNECTIONS:-4}
 THREADS=${PG_BENCH_THREADS:-8}
+WARM=${PG_BENCH_WARMUP:-5} # seconds of unmeasured load before each set-up's runs
 psql=${PG_BIN:-/usr/lib/postgresql/15/bin}/psql
 case "$PLACE" in
   synth | patients) ;;
   *) echo "PG_BENCH_PLACE is synth or patients, not '$PLACE'" >&2; exit 2 ;;
 esac
-for n in "$PEOPLE" "$SECS" "$CONNS" "$THREADS"; do
+for n in "$PEOPLE" "$SECS" "$CONNS" "$THREADS" "$WARM"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] ||
-    { echo "PG_BENCH_PEOPLE, _SECONDS, _CONNECTIONS and _THREADS are whole numbers from 1, not '$n'" >&2; exit 2; }
+    { echo "PG_BENCH_PEOPLE, _SECONDS, _CONNECTIONS, _THREADS and _WARMUP are whole numbers from 1, not '$n'" >&2; exit 2; }
 done
 # A kith binary copied elsewhere (KITH_BIN) does not find web/ beside itself
 export KITH_WEB_DIR="$PWD/web"
@@ -95,10 +97,10 @@ stop_serve() {
 
 # Starts wrk in the background: MODE (read or token) against PORT with CONNS
 # connections on NTHREADS threads, SEED for its choice of people, its output
-# in OUT. Sets wrk_pid.
+# in OUT, for SECONDS (default PG_BENCH_SECONDS). Sets wrk_pid.
 start_wrk() {
-  local mode=$1 port=$2 conns=$3 nthreads=$4 seed=$5 out=$6
-  wrk -t"$nthreads" -c"$conns" -d"${SECS}s" --latency -s bench/pg/pg.lua \
+  local mode=$1 port=$2 conns=$3 nthreads=$4 seed=$5 out=$6 secs=${7:-$SECS}
+  wrk -t"$nthreads" -c"$conns" -d"${secs}s" --latency -s bench/pg/pg.lua \
     "http://127.0.0.1:$port" -- "$mode" "$work/ids.txt" "$seed" > "$out" 2>&1 &
   wrk_pid=$!
   pids+=("$wrk_pid")
@@ -213,6 +215,11 @@ for db in "$sqdb" "$pgdb"; do
     stop_serve "$a_pid" "$name"
     continue
   fi
+  # Unmeasured warm-up (other people than the measured runs ask for): the first
+  # set-up's reads would otherwise pay for a cold server and cache, and the
+  # searches after them would not.
+  start_wrk read "$a_port" "$CONNS" "$wthreads" 9 "$work/warm.txt" "$WARM"
+  wait "$wrk_pid"; forget "$wrk_pid"
   for mode in read token; do
     start_wrk "$mode" "$a_port" "$CONNS" "$wthreads" 0 "$work/wrk-a.txt"
     wait "$wrk_pid"; forget "$wrk_pid"
@@ -231,6 +238,12 @@ for db in "$sqdb" "$pgdb"; do
   if [ -z "$a_port" ] || [ -z "$b_port" ]; then
     echo "-- PostgreSQL x2: a kith serve did not start:"; tail -3 "$work/serve-a.log" "$work/serve-b.log"
   else
+    start_wrk read "$a_port" "$half_a" 1 8 "$work/warm-a.txt" "$WARM"
+    wa=$wrk_pid
+    start_wrk read "$b_port" "$half_b" 1 9 "$work/warm-b.txt" "$WARM"
+    wb=$wrk_pid
+    wait "$wa"; forget "$wa"
+    wait "$wb"; forget "$wb"
     for mode in read token; do
       start_wrk "$mode" "$a_port" "$half_a" 1 1 "$work/wrk-a.txt"
       wa=$wrk_pid

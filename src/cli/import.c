@@ -38,6 +38,8 @@ static const char USAGE[] =
     "version if it exists and its content differs; left alone if the same); one\n"
     "without an id gets a new one. Importing the same file twice changes nothing.\n"
     "\n"
+    "On PostgreSQL the resources go in batches by COPY (docs/scaling.md).\n"
+    "\n"
     "Every resource is validated. Bad ones are reported as FILE:LINE: reason and\n"
     "skipped; the rest load. Exit status 0 when all loaded, 1 when any was\n"
     "rejected, 2 for a bad command line, 3 when the database or a file failed.\n"
