@@ -18,6 +18,11 @@
 
 #define BATCH_MAX 1000
 #define BATCH_WAIT_MS 20
+/* Entries waiting at most. Under more load than the database can log, a
+ * request then waits for room (as it would for a synchronous write) rather
+ * than the queue growing without end: memory stays bounded, and a crash
+ * loses at most this many entries. */
+#define QUEUE_MAX 20000
 
 /* ---- building an entry ---------------------------------------------------- */
 
@@ -246,6 +251,7 @@ static void *writer_run(void *arg) {
         size_t n = l->n;
         l->q = NULL;
         l->n = l->cap = 0;
+        pthread_cond_broadcast(&l->done_cv); /* room again for those waiting in audit_record */
         pthread_mutex_unlock(&l->mu);
         kith_rc rc = c ? append(c, batch, n) : KITH_ESTORE;
         if(rc)
@@ -281,6 +287,7 @@ void audit_record(audit_log *l, const audit_event *ev) {
     store_audit_entry e;
     entry_of(ev, &e);
     pthread_mutex_lock(&l->mu);
+    while(l->n >= QUEUE_MAX && !l->stop) pthread_cond_wait(&l->done_cv, &l->mu);
     if(l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 64;
         l->q = xrealloc(l->q, l->cap * sizeof *l->q);
@@ -308,6 +315,7 @@ void audit_close(audit_log *l) {
     pthread_mutex_lock(&l->mu);
     l->stop = true;
     pthread_cond_signal(&l->cv);
+    pthread_cond_broadcast(&l->done_cv);
     pthread_mutex_unlock(&l->mu);
     pthread_join(l->t, NULL);
     pthread_mutex_destroy(&l->mu);

@@ -44,7 +44,8 @@ typedef struct audit_log audit_log;
 
 /* Start a log writing into st (borrowed; must outlive the log). */
 audit_log *audit_open(store *st);
-/* Queue ev (copied). */
+/* Queue ev (copied). When 20,000 entries are already waiting to be written,
+ * waits until the writer takes them. */
 void audit_record(audit_log *l, const audit_event *ev);
 /* Wait until everything queued so far is written. KITH_OK, or the failure. */
 kith_rc audit_flush(audit_log *l);

@@ -41,6 +41,7 @@ struct store {
     /* the pool (under lock): connections no thread holds, and the limit on open ones */
     store_conn **idle;
     size_t nidle;
+    size_t opening;       /* connections being opened (outside the lock), counted against the limit */
     int max_conns;        /* 0: no limit */
     pthread_cond_t pool_cond; /* a connection came back or closed */
     _Atomic uint64_t pool_waits;
@@ -150,29 +151,39 @@ store_conn *store_conn_for_thread(store *s) {
     store_conn *c = pthread_getspecific(s->key);
     if(c) return c;
     pthread_mutex_lock(&s->lock);
-    if(!s->nidle && s->max_conns && (int)s->nconns >= s->max_conns) {
+    if(!s->nidle && s->max_conns && (int)(s->nconns + s->opening) >= s->max_conns) {
         atomic_fetch_add(&s->pool_waits, 1);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += POOL_WAIT_S;
-        while(!s->nidle && (int)s->nconns >= s->max_conns)
+        while(!s->nidle && (int)(s->nconns + s->opening) >= s->max_conns)
             if(pthread_cond_timedwait(&s->pool_cond, &s->lock, &until)) break;
     }
+    bool open_one = false;
     if(s->nidle) {
         c = s->idle[--s->nidle];
-    } else if(!s->max_conns || (int)s->nconns < s->max_conns) {
+    } else if(!s->max_conns || (int)(s->nconns + s->opening) < s->max_conns) {
+        s->opening++; /* the slot is ours while we connect, outside the lock */
+        open_one = true;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if(open_one) {
         if(s->be->connect(s->state, &c)) c = NULL;
+        if(c) ((store_conn_head *)c)->owner = s;
+        pthread_mutex_lock(&s->lock);
+        s->opening--;
         if(c) {
-            ((store_conn_head *)c)->owner = s;
             if(s->nconns == s->capconns) {
                 s->capconns = s->capconns ? s->capconns * 2 : 16;
                 s->conns = xrealloc(s->conns, s->capconns * sizeof *s->conns);
                 s->idle = xrealloc(s->idle, s->capconns * sizeof *s->idle);
             }
             s->conns[s->nconns++] = c;
+        } else {
+            pthread_cond_signal(&s->pool_cond); /* the slot is free again */
         }
+        pthread_mutex_unlock(&s->lock);
     }
-    pthread_mutex_unlock(&s->lock);
     if(c) pthread_setspecific(s->key, c);
     return c;
 }

@@ -4,6 +4,8 @@
  * PostgreSQL under make unit-pg). */
 #include "temp_store.h"
 #include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,6 +212,43 @@ Test(audit, writer_thread_writes_100_that_verify) {
     audit_record(l, &ev);
     audit_close(l); /* close flushes */
     verify_intact(101);
+}
+
+typedef struct recorder {
+    audit_log *l;
+    int n;
+    _Atomic int done; /* recorded so far */
+} recorder;
+
+static void *record_many(void *arg) {
+    recorder *r = arg;
+    auth_principal who = gp();
+    for(int i = 0; i < r->n; i++) {
+        audit_event ev = {.action = 'R', .subtype = "read", .who = &who, .what = "Patient/p"};
+        audit_record(r->l, &ev);
+        atomic_fetch_add(&r->done, 1);
+    }
+    return NULL;
+}
+
+/* A writer that cannot keep up (here: the store's write lock held elsewhere)
+ * makes requests wait for room instead of the queue growing without end. */
+Test(audit, a_log_that_cannot_keep_up_holds_requests_back) {
+    audit_log *l = audit_open(st);
+    cr_assert_not_null(l);
+    cr_assert_eq(store_begin(conn), KITH_OK); /* the audit writer now waits for the lock */
+    recorder r = {.l = l, .n = 50000};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, record_many, &r), 0);
+    usleep(1000 * 1000);
+    int held = atomic_load(&r.done);
+    cr_assert_lt(held, r.n, "all %d were queued while nothing could be written", held);
+    cr_assert_eq(store_rollback(conn), KITH_OK);
+    pthread_join(t, NULL);
+    cr_assert_eq(atomic_load(&r.done), r.n);
+    cr_assert_eq(audit_flush(l), KITH_OK);
+    audit_close(l);
+    verify_intact(r.n);
 }
 
 Test(audit, record_and_flush_with_no_log) {
