@@ -23,6 +23,7 @@
  * than the queue growing without end: memory stays bounded, and a crash
  * loses at most this many entries. */
 #define QUEUE_MAX 20000
+#define TAKE_MAX 4000 /* entries the writer takes into one transaction */
 
 /* ---- building an entry ---------------------------------------------------- */
 
@@ -247,10 +248,13 @@ static void *writer_run(void *arg) {
             }
             pthread_cond_timedwait(&l->cv, &l->mu, &until);
         }
-        store_audit_entry *batch = l->q;
-        size_t n = l->n;
-        l->q = NULL;
-        l->n = l->cap = 0;
+        /* at most TAKE_MAX at a time, so that room comes back in steps, not only after one long
+         * transaction of everything queued */
+        size_t n = l->n < TAKE_MAX ? l->n : TAKE_MAX;
+        store_audit_entry *batch = xmalloc(n * sizeof *batch);
+        memcpy(batch, l->q, n * sizeof *batch);
+        memmove(l->q, l->q + n, (l->n - n) * sizeof *l->q);
+        l->n -= n;
         pthread_cond_broadcast(&l->done_cv); /* room again for those waiting in audit_record */
         pthread_mutex_unlock(&l->mu);
         kith_rc rc = c ? append(c, batch, n) : KITH_ESTORE;
