@@ -38,6 +38,7 @@
 typedef struct type_count {
     char name[64];
     long n;
+    long in_tx; /* of n, written in the open transaction */
 } type_count;
 
 /* One resource on its way in. */
@@ -68,6 +69,8 @@ struct loader {
     store_conn *c; /* the pipeline thread's connection */
     loader_opts o;
     long loaded, unchanged, rejected, in_tx; /* in_tx: written in the open transaction */
+    long tx_loaded, tx_unchanged;            /* of loaded and unchanged, in the open transaction */
+    long rolled_back;                        /* written, then undone by a failed transaction */
     bool tx_open;
     type_count types[MAX_TYPES];
     size_t ntypes;
@@ -104,11 +107,13 @@ static void count_type(loader *l, const char *type) {
     for(size_t i = 0; i < l->ntypes; i++) {
         if(strcmp(l->types[i].name, type) == 0) {
             l->types[i].n++;
+            l->types[i].in_tx++;
             return;
         }
     }
     if(l->ntypes < MAX_TYPES) {
         snprintf(l->types[l->ntypes].name, sizeof l->types[0].name, "%s", type);
+        l->types[l->ntypes].in_tx = 1;
         l->types[l->ntypes++].n = 1;
     }
 }
@@ -221,13 +226,28 @@ static void write_item(loader *l, item *it) {
     }
     if(r.unchanged) {
         l->unchanged++;
+        l->tx_unchanged++;
     } else {
         l->loaded++;
+        l->tx_loaded++;
         count_type(l, it->type);
     }
     record_result_free(&r);
     l->in_tx++;
     show_progress(l, false);
+}
+
+/* The open transaction ended: committed (its counts stand) or rolled back (taken off). */
+static void tx_ended(loader *l, bool committed) {
+    if(!committed) {
+        l->loaded -= l->tx_loaded;
+        l->unchanged -= l->tx_unchanged;
+        l->rolled_back += l->tx_loaded + l->tx_unchanged;
+        for(size_t i = 0; i < l->ntypes; i++) l->types[i].n -= l->types[i].in_tx;
+    }
+    for(size_t i = 0; i < l->ntypes; i++) l->types[i].in_tx = 0;
+    l->tx_loaded = l->tx_unchanged = l->in_tx = 0;
+    l->tx_open = false;
 }
 
 /* Write a prepared batch: name its resources to the store (store_bulk_load:
@@ -260,8 +280,7 @@ static void write_batch(loader *l, batch *b) {
     for(size_t i = 0; i < b->n && !l->fatal; i++) write_item(l, &b->v[i]);
     if(!l->fatal && l->in_tx >= COMMIT_EVERY) {
         l->fatal = store_commit(l->c);
-        l->in_tx = 0;
-        l->tx_open = false;
+        tx_ended(l, !l->fatal);
     }
 }
 
@@ -322,8 +341,7 @@ static void *pipeline_run(void *arg) {
     batch_free(done);
     if(!l->fatal && l->tx_open) l->fatal = store_commit(l->c);
     if(l->fatal && l->tx_open) store_rollback(l->c);
-    l->in_tx = 0;
-    l->tx_open = false;
+    if(l->tx_open) tx_ended(l, !l->fatal);
     store_thread_release(l->st);
     l->c = NULL;
     return NULL;
@@ -434,15 +452,24 @@ long loader_rejected(const loader *l) {
 void loader_print_summary(const loader *l, bool as_json) {
     double secs = (double)(clock_mono_us() - l->t0) / 1e6;
     if(as_json) {
-        printf("{\"loaded\":%ld,\"unchanged\":%ld,\"rejected\":%ld,\"seconds\":%.3f,\"types\":{", l->loaded,
-               l->unchanged, l->rejected, secs);
-        for(size_t i = 0; i < l->ntypes; i++) printf("%s\"%s\":%ld", i ? "," : "", l->types[i].name, l->types[i].n);
+        printf("{\"loaded\":%ld,\"unchanged\":%ld,\"rejected\":%ld,\"rolled_back\":%ld,\"seconds\":%.3f,\"types\":{",
+               l->loaded, l->unchanged, l->rejected, l->rolled_back, secs);
+        bool first = true;
+        for(size_t i = 0; i < l->ntypes; i++) {
+            if(!l->types[i].n) continue;
+            printf("%s\"%s\":%ld", first ? "" : ",", l->types[i].name, l->types[i].n);
+            first = false;
+        }
         printf("}}\n");
         return;
     }
     printf("Loaded %ld resources (%ld unchanged), rejected %ld, in %.1f s (%.0f/s)\n", l->loaded, l->unchanged,
            l->rejected, secs, secs > 0 ? (double)(l->loaded + l->unchanged) / secs : 0.0);
-    for(size_t i = 0; i < l->ntypes; i++) printf("  %-32s %ld\n", l->types[i].name, l->types[i].n);
+    if(l->rolled_back)
+        printf("Not stored: %ld resources written in the transaction that failed and was rolled back\n",
+               l->rolled_back);
+    for(size_t i = 0; i < l->ntypes; i++)
+        if(l->types[i].n) printf("  %-32s %ld\n", l->types[i].name, l->types[i].n);
 }
 
 void loader_free(loader *l) {

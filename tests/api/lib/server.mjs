@@ -75,6 +75,17 @@ function freshStore(dir) {
   return `${server}${server.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`;
 }
 
+/** A new empty store for a test that runs `kith` itself: a file in dir, or a schema on the
+ * PostgreSQL test server when KITH_TEST_STORE_URL is set. Remove it with removeStore(db). */
+export function newStore(dir) {
+  return freshStore(dir);
+}
+
+/** Remove what newStore made (a PostgreSQL schema; a file goes with its directory). */
+export function removeStore(db) {
+  dropStore(db);
+}
+
 /** Drop the schema freshStore made on the PostgreSQL test server. */
 function dropStore(db) {
   if (!/^postgres(ql)?:\/\//.test(db)) return;
